@@ -1,0 +1,85 @@
+"""`curate build` as a library call: load, run the steps, render, split and write the folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate import __version__
+from curate.card import render_card
+from curate.config import Recipe
+from curate.output import (
+    DROPPED_COLUMNS,
+    DROPPED_PATH,
+    file_records,
+    split_path,
+    write_atomically,
+    write_json,
+    write_parquet,
+)
+from curate.pipeline import PipelineResult, run_pipeline
+from curate.render import render
+from curate.sources import LoadedSource, load_source
+from curate.split import assign_splits
+
+SPLITS = ("train", "test")
+Progress = Callable[[str], None]
+
+
+def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> dict[str, Any]:
+    """Build the dataset folder `out` from the recipe's source and return its report."""
+    say = progress or (lambda _stage: None)
+    say("load")
+    source = load_source(recipe.source)
+    result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say)
+    say("render")
+    splits = split_rows(result.kept, recipe)
+    say("write")
+    report = _report(source, recipe, result, splits)
+    write_atomically(Path(out), lambda folder: _fill(folder, splits, result.dropped, report))
+    return report
+
+
+def split_rows(kept: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
+    rendered = render(kept, recipe.render)
+    split = assign_splits(kept, recipe.split.test_size, recipe.split.seed)
+    return {name: rendered.filter(split == name) for name in SPLITS}
+
+
+def _has_ratings(source: LoadedSource) -> bool:
+    columns = source.info["columns"]
+    return bool(columns["chosen_rating"] and columns["rejected_rating"])
+
+
+def _report(source: LoadedSource, recipe: Recipe, result: PipelineResult, splits: dict) -> dict[str, Any]:
+    dropped: dict[str, int] = {}
+    for step in result.funnel:
+        dropped.update(step.dropped)
+    return {
+        "curate_version": __version__,
+        "source": source.info,
+        "recipe": recipe.dump(),
+        "rows_in": source.frame.height,
+        "rows_kept": result.kept.height,
+        "rows_dropped": result.dropped.height,
+        "dropped": dropped,
+        "steps": [asdict(step) for step in result.funnel],
+        "splits": {name: frame.height for name, frame in splits.items()},
+        "files": {},
+    }
+
+
+def _fill(folder: Path, splits: dict[str, pl.DataFrame], dropped: pl.DataFrame, report: dict) -> None:
+    names = []
+    for name, frame in splits.items():
+        if frame.height or name == "train":
+            write_parquet(frame, folder / split_path(name))
+            names.append(split_path(name))
+    write_parquet(dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS), folder / DROPPED_PATH)
+    (folder / "README.md").write_text(render_card(report), encoding="utf-8")
+    report["files"] = file_records(folder, [*names, DROPPED_PATH, "README.md"])
+    write_json(report, folder / "report.json")

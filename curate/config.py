@@ -1,0 +1,155 @@
+"""The recipe: one validated model holding every build setting, loaded from YAML and overridden by flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curate.errors import ConfigError
+
+DEFAULT_RECIPE = Path(__file__).parent / "recipes" / "math-dpo.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnMap(_Section):
+    """Which source column holds each canonical field."""
+
+    prompt: str = Field(description="Column with the user's question (a string or a message list).")
+    chosen: str = Field(description="Column with the preferred response (a string or a message list).")
+    rejected: str = Field(description="Column with the dispreferred response (a string or a message list).")
+    chosen_rating: str | None = Field(None, description="Column with the chosen response's rating, if any.")
+    rejected_rating: str | None = Field(
+        None, description="Column with the rejected response's rating, if any."
+    )
+    system: str | None = Field(None, description="Column with a per-row system prompt, if any.")
+
+
+class SourceConfig(_Section):
+    dataset: str = Field(
+        "argilla/distilabel-math-preference-dpo", description="Hub dataset id, used when `path` is not set."
+    )
+    revision: str = Field("main", description="Hub branch, tag or commit sha; the resolved sha is recorded.")
+    split: str = Field("train", description="Split of the source to read.")
+    path: str | None = Field(
+        None, description="Local parquet, JSON or JSONL file, or a folder (Hub layout or save_to_disk)."
+    )
+    columns: ColumnMap | None = Field(
+        None,
+        description="Column mapping. Unset: detected (distilabel's instruction/chosen_response/... "
+        "or TRL's prompt/chosen/rejected).",
+    )
+
+
+class ValidateConfig(_Section):
+    control_tokens: list[str] = Field(
+        ["<|im_start|>", "<|im_end|>"],
+        description="Strings that must not appear in any text: they would break the ChatML turn structure.",
+    )
+    max_chars: int = Field(
+        8000,
+        gt=0,
+        description="Longest prompt + longer response, in characters. About 2,000+ Mistral tokens of math "
+        "text, past the 1,024-2,048 token max_length of a typical DPO run. Token-exact limits: issue 6.",
+    )
+
+
+class PreferenceConfig(_Section):
+    min_rating_gap: float = Field(
+        1.0,
+        ge=0,
+        description="Smallest chosen - rejected rating gap kept. The judge rates on a 1-10 scale; a gap "
+        "under one point is a preference the judge barely expressed, and such pairs are mostly noise.",
+    )
+
+
+class DedupConfig(_Section):
+    prompt_duplicates: Literal["best", "keep_all"] = Field(
+        "best",
+        description="Pairs sharing a normalised prompt: `best` keeps one (largest rating gap, then highest "
+        "chosen rating, then first seen); `keep_all` keeps every pair (the split still groups them).",
+    )
+
+
+class RenderConfig(_Section):
+    format: Literal["chatml", "conversational"] = Field(
+        "chatml",
+        description="`chatml`: ChatML strings for OpenHermes-2.5 style models. `conversational`: message "
+        "lists, for models whose chat template TRL should apply.",
+    )
+    system_prompt: str | None = Field(
+        None, description="System turn added to every prompt (a per-row system column takes precedence)."
+    )
+
+
+class SplitConfig(_Section):
+    test_size: float = Field(0.1, ge=0, lt=1, description="Fraction of kept rows in the test split.")
+    seed: int = Field(42, description="Seed of the grouped split; same seed and data, same split.")
+
+
+class Recipe(_Section):
+    """Every setting of `curate build`."""
+
+    source: SourceConfig = SourceConfig()
+    validate_: ValidateConfig = Field(ValidateConfig(), alias="validate")
+    preference: PreferenceConfig = PreferenceConfig()
+    dedup: DedupConfig = DedupConfig()
+    render: RenderConfig = RenderConfig()
+    split: SplitConfig = SplitConfig()
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read a recipe YAML (the shipped default when `path` is None) and apply dotted-key overrides."""
+    data = _read_yaml(Path(path) if path else DEFAULT_RECIPE)
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(data, dotted, value)
+    try:
+        return Recipe.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(
+            _describe(err, path), hint="See the documented default recipe: `curate recipe`."
+        ) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"recipe file not found: {path}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"recipe {path} is not valid YAML: {err}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"recipe {path} must be a mapping of sections, found {type(data).__name__}")
+    return data
+
+
+def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = data
+    for key in parents:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {dotted}: {key} is not a section")
+    node[leaf] = value
+
+
+def _describe(err: ValidationError, path: str | Path | None) -> str:
+    where = f"recipe {path}" if path else "recipe"
+    problems = []
+    for item in err.errors():
+        field = ".".join(str(p) for p in item["loc"]).replace("validate_", "validate")
+        problems.append(f"{field}: {item['msg']}")
+    return f"invalid {where}: " + "; ".join(problems)

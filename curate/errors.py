@@ -1,0 +1,44 @@
+"""Typed errors. The library raises these; only the CLI turns them into `Error:` / `Hint:` lines."""
+
+from __future__ import annotations
+
+
+class CurateError(Exception):
+    """An error the user can fix: `message` says what is wrong, `hint` what to do about it."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigError(CurateError):
+    """The recipe or a flag is invalid."""
+
+    exit_code = 2
+
+
+class InputError(CurateError):
+    """The source data cannot be read or does not have the expected columns and types."""
+
+    exit_code = 3
+
+
+class HubError(CurateError):
+    """The Hub could not be reached, or the repo or revision does not exist."""
+
+    exit_code = 4
+
+
+class OutputError(CurateError):
+    """The output folder cannot be written."""
+
+    exit_code = 5
+
+
+class ConservationError(CurateError):
+    """Rows went missing between input and output: a bug, never a user error."""
+
+    exit_code = 70

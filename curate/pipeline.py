@@ -1,0 +1,73 @@
+"""Run the steps over the canonical frame, keep every dropped row with its reason, and check the counts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from curate.config import Recipe
+from curate.errors import ConservationError
+from curate.normalize import with_keys
+from curate.steps.dedup import dedup
+from curate.steps.preference import preference
+from curate.steps.validate import validate
+
+StepFn = Callable[[pl.DataFrame, Recipe, bool], pl.DataFrame]
+STEPS: list[tuple[str, StepFn]] = [("validate", validate), ("preference", preference), ("dedup", dedup)]
+
+
+@dataclass
+class StepCount:
+    step: str
+    rows_in: int
+    dropped: dict[str, int]
+    rows_out: int
+
+
+@dataclass
+class PipelineResult:
+    kept: pl.DataFrame
+    dropped: pl.DataFrame  # the canonical columns plus step, reason, detail
+    funnel: list[StepCount] = field(default_factory=list)
+
+
+def run_pipeline(
+    frame: pl.DataFrame, recipe: Recipe, has_ratings: bool, on_step: Callable[[str], None] | None = None
+) -> PipelineResult:
+    """Apply the steps in order; each sees only the rows the earlier ones kept."""
+    kept = with_keys(frame)
+    drops, funnel = [], []
+    for name, step in STEPS:
+        if on_step:
+            on_step(name)
+        dropped = step(kept, recipe, has_ratings).with_columns(step=pl.lit(name))
+        funnel.append(_count(name, kept.height, dropped))
+        kept = kept.join(dropped, on="row", how="anti", maintain_order="left")
+        drops.append(dropped)
+    result = PipelineResult(kept, _dropped_rows(frame, drops), funnel)
+    check_conservation(frame.height, result)
+    return result
+
+
+def _count(step: str, rows_in: int, dropped: pl.DataFrame) -> StepCount:
+    by_reason = dropped.group_by("reason").len().sort("reason")
+    counts = dict(zip(by_reason["reason"].to_list(), by_reason["len"].to_list(), strict=True))
+    return StepCount(step, rows_in, counts, rows_in - dropped.height)
+
+
+def _dropped_rows(frame: pl.DataFrame, drops: list[pl.DataFrame]) -> pl.DataFrame:
+    reasons = pl.concat(drops).select("row", "step", "reason", "detail")
+    return reasons.join(frame, on="row", how="left").sort("row")
+
+
+def check_conservation(rows_in: int, result: PipelineResult) -> None:
+    """Every input row is kept or dropped, exactly once."""
+    rows = pl.concat([result.kept["row"], result.dropped["row"]])
+    if rows.len() != rows_in or rows.n_unique() != rows_in:
+        raise ConservationError(
+            f"row accounting failed: {rows_in} rows in, {result.kept.height} kept + "
+            f"{result.dropped.height} dropped ({rows.n_unique()} distinct)",
+            hint="This is a bug in curate; please report it with the recipe and input.",
+        )

@@ -1,0 +1,77 @@
+"""Load the source rows (Hub or local) into curate's canonical frame, with a record of where they came from."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from curate.config import SourceConfig
+from curate.sources.columns import detect_columns, to_canonical
+from curate.sources.files import read_path
+
+
+@dataclass(frozen=True)
+class LoadedSource:
+    frame: pl.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def load_source(config: SourceConfig) -> LoadedSource:
+    if config.path:
+        return _load_local(Path(config.path), config)
+    return _load_hub(config)
+
+
+def _load_local(path: Path, config: SourceConfig) -> LoadedSource:
+    raw, files = read_path(path, config.split)
+    columns = config.columns or detect_columns(raw.columns)
+    frame = to_canonical(raw, columns, origin=str(path))
+    info = {
+        "kind": "local",
+        "path": path.as_posix(),
+        "split": config.split,
+        "files": [_file_record(f, path) for f in files],
+        "columns": columns.model_dump(),
+    }
+    return LoadedSource(frame, info)
+
+
+def _load_hub(config: SourceConfig) -> LoadedSource:
+    from curate.sources.hub import download_dataset
+
+    folder, sha = download_dataset(config.dataset, config.revision)
+    raw, files = read_path(folder, config.split)
+    columns = config.columns or detect_columns(raw.columns)
+    frame = to_canonical(raw, columns, origin=f"{config.dataset}@{sha[:12]}")
+    info = {
+        "kind": "hub",
+        "dataset": config.dataset,
+        "revision": config.revision,
+        "sha": sha,
+        "split": config.split,
+        "files": [_file_record(f, folder) for f in files],
+        "columns": columns.model_dump(),
+    }
+    return LoadedSource(frame, info)
+
+
+def _file_record(file: Path, root: Path) -> dict[str, str]:
+    name = file.relative_to(root).as_posix() if file != root else file.name
+    return {"path": name, "sha256": _sha256(file)}
+
+
+def _sha256(path: Path) -> str:
+    if path.is_dir():  # a save_to_disk folder: hash its files in name order
+        digest = hashlib.sha256()
+        for part in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(part.relative_to(path).as_posix().encode() + b"\0" + _sha256(part).encode())
+        return digest.hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,60 @@
+"""Step `validate`: rows that cannot become a training pair at all."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from curate.config import Recipe
+from curate.steps import Rule, first_failing
+
+TEXTS = ("prompt", "chosen", "rejected")
+
+
+def validate(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+    return first_failing(frame, rules(recipe, has_ratings))
+
+
+def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
+    checks = [Rule(f"empty_{text}", _is_empty(text)) for text in TEXTS]
+    if has_ratings:
+        checks += [
+            Rule("missing_rating", _missing_rating(), pl.lit("chosen_rating or rejected_rating is null")),
+            Rule("non_numeric_rating", pl.col("rating_problem").is_not_null(), pl.col("rating_problem")),
+        ]
+    tokens = recipe.validate_.control_tokens
+    if tokens:
+        checks.append(Rule("control_token", _has_control_token(tokens), _which_control_token(tokens)))
+    checks.append(Rule("text_too_long", _length() > recipe.validate_.max_chars, _length_detail(recipe)))
+    return checks
+
+
+def _is_empty(text: str) -> pl.Expr:
+    return pl.col(text).is_null() | (pl.col(text).str.strip_chars() == "")
+
+
+def _missing_rating() -> pl.Expr:
+    unset = pl.col("chosen_rating").is_null() | pl.col("rejected_rating").is_null()
+    return unset & pl.col("rating_problem").is_null()
+
+
+def _has_control_token(tokens: list[str]) -> pl.Expr:
+    columns = [*TEXTS, "system"]
+    return pl.any_horizontal(pl.col(c).str.contains_any(tokens).fill_null(False) for c in columns)
+
+
+def _which_control_token(tokens: list[str]) -> pl.Expr:
+    found = [
+        pl.when(pl.col(c).str.contains_any(tokens).fill_null(False)).then(pl.lit(f"control token in {c}"))
+        for c in ("system", *TEXTS)
+    ]
+    return pl.coalesce(found)
+
+
+def _length() -> pl.Expr:
+    responses = pl.max_horizontal(pl.col("chosen").str.len_chars(), pl.col("rejected").str.len_chars())
+    return pl.col("prompt").str.len_chars() + responses
+
+
+def _length_detail(recipe: Recipe) -> pl.Expr:
+    limit = recipe.validate_.max_chars
+    return pl.format("{} characters (limit {})", _length(), pl.lit(limit))
