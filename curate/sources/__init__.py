@@ -1,4 +1,4 @@
-"""Load the source rows (Hub or local) into curate's canonical frame, with a record of where they came from."""
+"""Load the source rows (Hub or local) into the canonical frame, with a record of where they came from."""
 
 from __future__ import annotations
 

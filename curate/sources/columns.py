@@ -112,7 +112,7 @@ def _is_message_list(dtype: pl.DataType) -> bool:
 
 
 def _messages_to_text(column: pl.Series, field: str, origin: str) -> pl.Series:
-    """TRL's conversational rows: the prompt's user turn (system read separately), the response's last turn."""
+    """Conversational rows: the prompt's user turn (system read apart), the response's last turn."""
     pick = _prompt_turn if field == "prompt" else _system_turn if field == "system" else _response_turn
     values = []
     for index, messages in enumerate(column.to_list()):

@@ -1,0 +1,137 @@
+"""The `curate` command line: thin typer commands over the library, errors as `Error:` / `Hint:` lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from curate.errors import CurateError
+
+app = typer.Typer(
+    help="Turn raw preference data into clean, DPO-ready datasets, with every dropped row accounted for.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="markdown",
+)
+out_console = Console()
+err_console = Console(stderr=True, soft_wrap=True)
+
+BUILD_EXAMPLES = """
+**Examples**
+
+`curate build` : pull argilla/distilabel-math-preference-dpo from the Hub, write ./curated
+
+`curate build --revision 2f3c... --out math-dpo` : pin the Hub revision
+
+`curate build --source data/distilabel-math-sample.jsonl --out curated-sample` : local file or folder
+
+`curate build --recipe my.yaml --test-size 0.05 --json` : recipe file, a flag override, report as JSON
+"""
+
+RecipeOpt = Annotated[
+    Path | None, typer.Option("--recipe", "-r", help="Recipe YAML (default: the shipped math recipe).")
+]
+
+
+@app.command(epilog=BUILD_EXAMPLES)
+def build(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
+        "curated"
+    ),
+    source: Annotated[
+        str | None, typer.Option(help="Local parquet/JSON/JSONL file or folder instead of the Hub.")
+    ] = None,
+    dataset: Annotated[str | None, typer.Option(help="Hub dataset id.")] = None,
+    revision: Annotated[str | None, typer.Option(help="Hub branch, tag or commit sha.")] = None,
+    split: Annotated[str | None, typer.Option(help="Source split to read.")] = None,
+    recipe: RecipeOpt = None,
+    test_size: Annotated[float | None, typer.Option(help="Fraction of kept rows in the test split.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the grouped split.")] = None,
+    min_rating_gap: Annotated[
+        float | None, typer.Option(help="Smallest chosen - rejected rating gap kept.")
+    ] = None,
+    prompt_duplicates: Annotated[str | None, typer.Option(help="best | keep_all")] = None,
+    max_chars: Annotated[int | None, typer.Option(help="Longest prompt + response in characters.")] = None,
+    format: Annotated[str | None, typer.Option("--format", help="chatml | conversational")] = None,
+    system_prompt: Annotated[str | None, typer.Option(help="System turn added to every prompt.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print report.json to stdout instead of the table.")
+    ] = False,
+) -> None:
+    """Pull, validate, filter and deduplicate preference pairs, render them and write train/test splits."""
+    overrides = {
+        "source.path": source,
+        "source.dataset": dataset,
+        "source.revision": revision,
+        "source.split": split,
+        "split.test_size": test_size,
+        "split.seed": seed,
+        "preference.min_rating_gap": min_rating_gap,
+        "dedup.prompt_duplicates": prompt_duplicates,
+        "validate.max_chars": max_chars,
+        "render.format": format,
+        "render.system_prompt": system_prompt,
+    }
+    with _errors():
+        from curate.build import build as run_build
+        from curate.config import load_recipe
+
+        resolved = load_recipe(recipe, {k: v for k, v in overrides.items() if v is not None})
+        with err_console.status("loading the source") as status:
+            report = run_build(resolved, out, progress=lambda stage: status.update(_STAGES.get(stage, stage)))
+    if as_json:
+        out_console.print_json(json.dumps(report)) if sys.stdout.isatty() else print(
+            json.dumps(report, indent=2)
+        )
+    else:
+        from curate.tables import funnel_table
+
+        out_console.print(funnel_table(report))
+        out_console.print(f"Wrote [bold]{out}[/bold] (report.json, README.md, data/, dropped/)")
+
+
+_STAGES = {
+    "load": "loading the source",
+    "validate": "validating rows",
+    "preference": "checking preferences",
+    "dedup": "removing duplicates",
+    "render": "rendering and splitting",
+    "write": "writing the folder",
+}
+
+
+@app.command("recipe")
+def show_recipe(recipe: RecipeOpt = None) -> None:
+    """Print the default recipe (documented YAML), or validate a recipe file and print it resolved."""
+    with _errors():
+        from curate.config import DEFAULT_RECIPE, load_recipe
+
+        if recipe is None:
+            print(DEFAULT_RECIPE.read_text(encoding="utf-8"), end="")
+            return
+        import yaml
+
+        print(yaml.safe_dump(load_recipe(recipe).dump(), sort_keys=False), end="")
+
+
+class _errors:
+    """Known errors become one `Error:` line and a `Hint:` on stderr, with the error's exit code."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
+        if isinstance(error, CurateError):
+            err_console.print(f"[bold red]Error:[/bold red] {error.message}", highlight=False, markup=True)
+            if error.hint:
+                err_console.print(f"[bold]Hint:[/bold] {error.hint}", highlight=False)
+            raise typer.Exit(error.exit_code)
+        if isinstance(error, KeyboardInterrupt):
+            err_console.print("Interrupted; the previous output is untouched.")
+            raise typer.Exit(130)
+        return False

@@ -1,0 +1,25 @@
+"""rich renderings of library results (the library itself never prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def funnel_table(report: dict[str, Any]) -> Table:
+    """Rows in, dropped per step and reason, rows per split: the whole account of the build."""
+    table = Table(title="curate build", show_footer=False)
+    table.add_column("step")
+    table.add_column("reason")
+    table.add_column("rows", justify="right")
+    table.add_column("share", justify="right")
+    total = report["rows_in"] or 1
+    table.add_row("input", "", f"{report['rows_in']:,}", "100.0%", style="bold")
+    for step in report["steps"]:
+        for reason, count in step["dropped"].items():
+            table.add_row(step["step"], reason, f"-{count:,}", f"{count / total:.1%}")
+    table.add_row("kept", "", f"{report['rows_kept']:,}", f"{report['rows_kept'] / total:.1%}", style="bold")
+    for split, count in report["splits"].items():
+        table.add_row("split", split, f"{count:,}", f"{count / total:.1%}")
+    return table
