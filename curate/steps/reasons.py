@@ -1,0 +1,20 @@
+"""Every drop reason, in rule order, with what it means. The README's table and the schemas use this list."""
+
+from __future__ import annotations
+
+REASONS = {
+    "empty_prompt": "the prompt is missing, empty or only whitespace",
+    "empty_chosen": "the chosen response is missing, empty or only whitespace",
+    "empty_rejected": "the rejected response is missing, empty or only whitespace",
+    "missing_rating": "a rating is missing (the source has rating columns)",
+    "non_numeric_rating": "a rating is not a number (text that does not parse, or NaN)",
+    "control_token": "a text contains a ChatML control token (`<|im_start|>`, `<|im_end|>`)",
+    "text_too_long": "prompt + longer response exceed `validate.max_chars` characters",
+    "identical_responses": "chosen and rejected are the same after normalisation",
+    "inverted_rating": "the chosen response is rated below the rejected one",
+    "tie": "both responses have the same rating",
+    "small_rating_gap": "the rating gap is below `preference.min_rating_gap`",
+    "duplicate_pair": "the same prompt, chosen and rejected (normalised) as an earlier kept row",
+    "duplicate_prompt": "another pair for the same normalised prompt was kept (largest gap, then highest "
+    "chosen rating, then first seen)",
+}

@@ -1,0 +1,52 @@
+"""Shared helpers: tiny source rows in the distilabel schema, written where a test wants them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+# Tests never reach the network: the Hub clients get a temp home and no telemetry or update checks.
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_UPDATE_CHECK", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "data" / "distilabel-math-sample.jsonl"
+
+
+def pair(
+    instruction="What is 2 + 3?",
+    chosen="2 + 3 = 5.",
+    rejected="2 + 3 = 6.",
+    chosen_rating=9.0,
+    rejected_rating=4.0,
+    **extra,
+):
+    """One source row; every field can be overridden."""
+    return {
+        "instruction": instruction,
+        "chosen_response": chosen,
+        "chosen_rating": chosen_rating,
+        "rejected_response": rejected,
+        "rejected_rating": rejected_rating,
+        "metadata": "{}",
+        **extra,
+    }
+
+
+def distinct_pairs(n: int) -> list[dict]:
+    return [
+        pair(f"What is {i} + {i}?", f"{i} + {i} = {2 * i}.", f"{i} + {i} = {2 * i + 1}.") for i in range(n)
+    ]
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _hf_home(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))

@@ -1,0 +1,113 @@
+"""`curate build` pulling a pinned revision from a Hub: the loopback fake in tests/fakehub.py.
+
+The CLI runs as a subprocess because huggingface_hub reads HF_ENDPOINT at import time.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import polars as pl
+import pytest
+from conftest import distinct_pairs, pair
+from fakehub import FakeHub
+
+REPO_ID = "argilla/distilabel-math-preference-dpo"
+CARD = b"---\nlicense: apache-2.0\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*\n---\n"
+
+
+def parquet_bytes(rows: list[dict]) -> bytes:
+    buffer = io.BytesIO()
+    pl.DataFrame(rows).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def commit(hub: FakeHub, rows: list[dict]) -> str:
+    files = {"README.md": CARD, "data/train-00000-of-00001.parquet": parquet_bytes(rows)}
+    return hub.add_dataset_commit(REPO_ID, files)
+
+
+def curate(env: dict, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "curate", "build", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def hub():
+    with FakeHub() as running:
+        yield running
+
+
+def test_build_pulls_main_and_records_the_sha(hub, tmp_path):
+    sha = commit(hub, [*distinct_pairs(20), pair(chosen_rating=5.0, rejected_rating=5.0)])
+    done = curate(hub.client_env(tmp_path / "home"), "--out", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["source"] | {"files": None} == {
+        "kind": "hub",
+        "dataset": REPO_ID,
+        "revision": "main",
+        "sha": sha,
+        "split": "train",
+        "files": None,
+        "columns": report["source"]["columns"],
+    }
+    assert report["rows_in"] == 21 and report["dropped"] == {"tie": 1}
+    assert [f["path"] for f in report["source"]["files"]] == ["data/train-00000-of-00001.parquet"]
+
+
+def test_revision_pins_an_older_commit(hub, tmp_path):
+    old = commit(hub, distinct_pairs(10))
+    commit(hub, distinct_pairs(30))
+    env = hub.client_env(tmp_path / "home")
+    done = curate(env, "--revision", old, "--out", str(tmp_path / "out"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["source"]["sha"], report["rows_in"]) == (old, 10)
+
+
+def test_offline_mode_reads_the_hub_cache_and_says_so_when_missing(hub, tmp_path):
+    sha = commit(hub, distinct_pairs(10))
+    env = hub.client_env(tmp_path / "home")
+    assert curate(env, "--out", str(tmp_path / "a")).returncode == 0
+    offline = {**env, "HF_HUB_OFFLINE": "1"}
+    done = curate(offline, "--revision", sha, "--out", str(tmp_path / "b"), "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["source"]["sha"] == sha
+    missing = curate({**offline, "HF_HOME": str(tmp_path / "empty")}, "--out", str(tmp_path / "c"))
+    assert missing.returncode == 4
+    assert "not in the Hub cache" in missing.stderr
+
+
+def test_unknown_dataset_and_revision_are_clear_errors(hub, tmp_path):
+    commit(hub, distinct_pairs(3))
+    env = hub.client_env(tmp_path / "home")
+    unknown = curate(env, "--dataset", "nobody/nothing", "--out", str(tmp_path / "o"))
+    assert unknown.returncode == 4
+    assert "Error: dataset nobody/nothing not found" in unknown.stderr
+    bad_revision = curate(env, "--revision", "v9", "--out", str(tmp_path / "o"))
+    assert bad_revision.returncode == 4 and "revision not found" in bad_revision.stderr
+    assert "Traceback" not in unknown.stderr + bad_revision.stderr
+
+
+def test_unreachable_hub_fails_fast_and_names_the_way_out(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env |= {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HOME": str(tmp_path / "home")}
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.json").write_text("{}")  # a previous build that must survive
+    started = time.monotonic()
+    done = curate(env, "--out", str(tmp_path / "out"))
+    assert time.monotonic() - started < 15
+    assert done.returncode == 4
+    assert "Error: cannot reach the Hub" in done.stderr
+    assert "--source PATH" in done.stderr and "HF_HUB_OFFLINE=1" in done.stderr
+    assert os.listdir(tmp_path / "out") == ["report.json"]
