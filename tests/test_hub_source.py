@@ -19,7 +19,10 @@ from conftest import distinct_pairs, pair
 from fakehub import FakeHub
 
 REPO_ID = "argilla/distilabel-math-preference-dpo"
-CARD = b"---\nlicense: apache-2.0\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: data/train-*\n---\n"
+CARD = (
+    b"---\nlicense: apache-2.0\nconfigs:\n- config_name: default\n"
+    b"  data_files:\n  - split: train\n    path: data/train-*\n---\n"
+)
 
 
 def parquet_bytes(rows: list[dict]) -> bytes:
