@@ -40,9 +40,7 @@ RecipeOpt = Annotated[
 
 @app.command(epilog=BUILD_EXAMPLES)
 def build(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path(
-        "curated"
-    ),
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path("curated"),
     source: Annotated[
         str | None, typer.Option(help="Local parquet/JSON/JSONL file or folder instead of the Hub.")
     ] = None,
@@ -52,16 +50,12 @@ def build(
     recipe: RecipeOpt = None,
     test_size: Annotated[float | None, typer.Option(help="Fraction of kept rows in the test split.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the grouped split.")] = None,
-    min_rating_gap: Annotated[
-        float | None, typer.Option(help="Smallest chosen - rejected rating gap kept.")
-    ] = None,
+    min_rating_gap: Annotated[float | None, typer.Option(help="Smallest chosen - rejected rating gap kept.")] = None,
     prompt_duplicates: Annotated[str | None, typer.Option(help="best | keep_all")] = None,
     max_chars: Annotated[int | None, typer.Option(help="Longest prompt + response in characters.")] = None,
     format: Annotated[str | None, typer.Option("--format", help="chatml | conversational")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="System turn added to every prompt.")] = None,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="Print report.json to stdout instead of the table.")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print report.json to stdout instead of the table.")] = False,
 ) -> None:
     """Pull, validate, filter and deduplicate preference pairs, render them and write train/test splits."""
     overrides = {
@@ -85,9 +79,7 @@ def build(
         with err_console.status("loading the source") as status:
             report = run_build(resolved, out, progress=lambda stage: status.update(_STAGES.get(stage, stage)))
     if as_json:
-        out_console.print_json(json.dumps(report)) if sys.stdout.isatty() else print(
-            json.dumps(report, indent=2)
-        )
+        out_console.print_json(json.dumps(report)) if sys.stdout.isatty() else print(json.dumps(report, indent=2))
     else:
         from curate.tables import funnel_table
 

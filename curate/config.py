@@ -23,9 +23,7 @@ class ColumnMap(_Section):
     chosen: str = Field(description="Column with the preferred response (a string or a message list).")
     rejected: str = Field(description="Column with the dispreferred response (a string or a message list).")
     chosen_rating: str | None = Field(None, description="Column with the chosen response's rating, if any.")
-    rejected_rating: str | None = Field(
-        None, description="Column with the rejected response's rating, if any."
-    )
+    rejected_rating: str | None = Field(None, description="Column with the rejected response's rating, if any.")
     system: str | None = Field(None, description="Column with a per-row system prompt, if any.")
 
 
@@ -115,9 +113,7 @@ def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None
     try:
         return Recipe.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(
-            _describe(err, path), hint="See the documented default recipe: `curate recipe`."
-        ) from None
+        raise ConfigError(_describe(err, path), hint="See the documented default recipe: `curate recipe`.") from None
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

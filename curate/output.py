@@ -64,10 +64,7 @@ def sha256_file(path: Path) -> str:
 
 
 def file_records(folder: Path, names: list[str]) -> dict[str, dict]:
-    return {
-        name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size}
-        for name in names
-    }
+    return {name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size} for name in names}
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -36,9 +36,7 @@ class Message(BaseModel):
 
 class _OutputRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    score_chosen: float | None = Field(
-        description="The chosen response's rating (null when the source has none)."
-    )
+    score_chosen: float | None = Field(description="The chosen response's rating (null when the source has none).")
     score_rejected: float | None = Field(description="The rejected response's rating.")
     source_row: int = Field(ge=0, description="0-based position of the pair in the source split.")
 

@@ -22,9 +22,7 @@ def assign_splits(kept: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
     ordered = ordered.with_columns(
         split=pl.when(pl.col("len").cum_sum() <= target).then(pl.lit("test")).otherwise(pl.lit("train"))
     )
-    assigned = kept.select(GROUP_KEY).join(
-        ordered, on=GROUP_KEY, how="left", nulls_equal=True, maintain_order="left"
-    )
+    assigned = kept.select(GROUP_KEY).join(ordered, on=GROUP_KEY, how="left", nulls_equal=True, maintain_order="left")
     return assigned["split"]
 
 

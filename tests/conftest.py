@@ -37,9 +37,7 @@ def pair(
 
 
 def distinct_pairs(n: int) -> list[dict]:
-    return [
-        pair(f"What is {i} + {i}?", f"{i} + {i} = {2 * i}.", f"{i} + {i} = {2 * i + 1}.") for i in range(n)
-    ]
+    return [pair(f"What is {i} + {i}?", f"{i} + {i} = {2 * i}.", f"{i} + {i} = {2 * i + 1}.") for i in range(n)]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

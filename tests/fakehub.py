@@ -91,9 +91,7 @@ class Repo:
         sha = self.branches.get(revision, revision)
         return self.commits.get(sha)
 
-    def commit(
-        self, files: Mapping[str, bytes], deletions: Iterable[str], branch: str, message: str
-    ) -> Commit:
+    def commit(self, files: Mapping[str, bytes], deletions: Iterable[str], branch: str, message: str) -> Commit:
         parent = self.branches.get(branch)
         snapshot = dict(self.commits[parent].files) if parent else {}
         for path in deletions:
@@ -318,9 +316,7 @@ class FakeHub:
     def start(self) -> FakeHub:
         self._server = _Server(("127.0.0.1", 0), _RequestHandler)
         self._server.hub = self
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 

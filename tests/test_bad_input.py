@@ -51,7 +51,7 @@ def test_text_column_holding_numbers_is_a_type_error(tmp_path):
 def test_malformed_json_line_names_the_line(tmp_path):
     good = json.dumps(pair())
     path = tmp_path / "x.jsonl"
-    path.write_text(f"{good}\n{good}\n{{\"instruction\": \"oops\",\n{good}\n")
+    path.write_text(f'{good}\n{good}\n{{"instruction": "oops",\n{good}\n')
     error = build_error(path, tmp_path)
     assert f"{path}, line 3: malformed JSON" in error
 
@@ -102,7 +102,7 @@ def test_unknown_recipe_key_is_a_config_error(tmp_path):
     assert "split.test_fraction: Extra inputs are not permitted" in result.stderr
 
 
-@pytest.mark.parametrize("content", ["[1, 2]", "[{\"a\": 1}, 3]"])
+@pytest.mark.parametrize("content", ["[1, 2]", '[{"a": 1}, 3]'])
 def test_json_items_must_be_objects(tmp_path, content):
     path = tmp_path / "x.json"
     path.write_text(content)

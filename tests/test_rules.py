@@ -66,9 +66,7 @@ def test_gap_of_exactly_the_minimum_is_kept():
 def test_duplicate_pair_keeps_the_first_and_points_to_it():
     rows = [pair(), pair(instruction="What  is 2 + 3? ", chosen=" 2 + 3 = 5.")]
     result = run(rows)
-    assert result.dropped.select("row", "reason", "detail").rows() == [
-        (1, "duplicate_pair", "same pair as row 0")
-    ]
+    assert result.dropped.select("row", "reason", "detail").rows() == [(1, "duplicate_pair", "same pair as row 0")]
 
 
 def test_copy_of_a_dropped_row_is_dropped_for_its_own_defect():

@@ -67,9 +67,7 @@ def to_canonical(frame: pl.DataFrame, columns: ColumnMap, origin: str) -> pl.Dat
         name = getattr(columns, field)
         if field == "system" and not name and _is_message_list(frame[columns.prompt].dtype):
             name = columns.prompt  # a conversational prompt carries its own system turn
-        out[field] = (
-            _text(frame[name], field, origin) if name else pl.Series(field, [None] * frame.height, pl.String)
-        )
+        out[field] = _text(frame[name], field, origin) if name else pl.Series(field, [None] * frame.height, pl.String)
     problems = []
     for field in RATING_FIELDS:
         name = getattr(columns, field)
@@ -154,9 +152,7 @@ def _rating(column: pl.Series, field: str, origin: str) -> tuple[pl.Series, pl.S
     if dtype == pl.String:
         values = column.str.strip_chars().cast(pl.Float64, strict=False)
         bad = (column.is_not_null() & (values.is_null() | values.is_nan())).fill_null(False)
-        text = pl.concat_str(
-            pl.lit(f"{field}='"), pl.lit(column.str.slice(0, 40)), pl.lit("' is not a number")
-        )
+        text = pl.concat_str(pl.lit(f"{field}='"), pl.lit(column.str.slice(0, 40)), pl.lit("' is not a number"))
         problem = pl.select(pl.when(pl.lit(bad)).then(text)).to_series()
         return values.set(bad, None).alias(field), problem
     if dtype == pl.Null:

@@ -85,9 +85,7 @@ def _read_saved_dataset(folder: Path) -> pl.DataFrame:
     except Exception as err:  # datasets raises many kinds here; all mean "not a saved dataset"
         raise InputError(f"{folder}: not a readable save_to_disk folder ({_first_line(err)})") from None
     if isinstance(loaded, datasets.DatasetDict):
-        raise InputError(
-            f"{folder} holds splits {sorted(loaded)}", hint="Point --source at one split's folder."
-        )
+        raise InputError(f"{folder} holds splits {sorted(loaded)}", hint="Point --source at one split's folder.")
     return pl.from_arrow(loaded.data.table)
 
 
@@ -112,9 +110,7 @@ def _read_jsonl(path: Path) -> list[dict]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as err:
-            raise InputError(
-                f"{path}, line {number}: malformed JSON ({err.msg}, column {err.colno})"
-            ) from None
+            raise InputError(f"{path}, line {number}: malformed JSON ({err.msg}, column {err.colno})") from None
         if not isinstance(row, dict):
             raise InputError(f"{path}, line {number}: expected a JSON object, found {type(row).__name__}")
         rows.append(row)
@@ -125,9 +121,7 @@ def _read_json_array(path: Path) -> list[dict]:
     try:
         rows = json.loads(_decode(path))
     except json.JSONDecodeError as err:
-        raise InputError(
-            f"{path}, line {err.lineno}: malformed JSON ({err.msg}, column {err.colno})"
-        ) from None
+        raise InputError(f"{path}, line {err.lineno}: malformed JSON ({err.msg}, column {err.colno})") from None
     if not isinstance(rows, list):
         raise InputError(
             f"{path}: expected a JSON array of objects, found {type(rows).__name__}",
@@ -157,8 +151,7 @@ def _column(name: str, values: list, path: Path) -> pl.Series:
     for index, value in enumerate(values):
         if not isinstance(value, scalars) or isinstance(value, bool):
             raise InputError(
-                f"{path}, row {index}: column '{name}' holds {type(value).__name__}, "
-                f"other rows hold {_kinds(values)}"
+                f"{path}, row {index}: column '{name}' holds {type(value).__name__}, other rows hold {_kinds(values)}"
             )
     return pl.Series(name, [v if v is None or isinstance(v, str) else repr(v) for v in values], pl.String)
 

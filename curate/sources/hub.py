@@ -67,9 +67,7 @@ class _hub_errors:
         from huggingface_hub import errors
 
         if isinstance(error, errors.GatedRepoError):
-            raise HubError(
-                f"{self.where} is gated", hint="Accept its terms on the Hub, then `hf auth login`."
-            )
+            raise HubError(f"{self.where} is gated", hint="Accept its terms on the Hub, then `hf auth login`.")
         if isinstance(error, errors.RepositoryNotFoundError):
             raise HubError(
                 f"dataset {self.where.split('@')[0]} not found on the Hub (or it is private)",

@@ -1,0 +1,85 @@
+"""The CLI surface: help for every command, no heavy imports, report on stdout, schemas in sync."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO, distinct_pairs, pair, write_jsonl
+from typer.testing import CliRunner
+
+from curate.cli import app
+from curate.config import DEFAULT_RECIPE, Recipe, load_recipe
+from curate.schemas import schema_texts
+
+runner = CliRunner()
+
+
+def test_every_command_has_help_with_a_description():
+    for command in app.registered_commands:
+        name = command.name or command.callback.__name__
+        result = runner.invoke(app, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert command.callback.__doc__ and command.callback.__doc__.split(".")[0] in " ".join(result.output.split())
+
+
+def test_build_help_shows_examples():
+    result = runner.invoke(app, ["build", "--help"])
+    assert "Examples" in result.output and "--source" in result.output
+
+
+def test_help_does_not_import_heavy_packages():
+    code = "import sys; sys.argv=['curate','--help']\ntry:\n import curate.cli as c; c.app()\nexcept SystemExit: pass\n"
+    code += "print(sorted(m for m in ('torch','trl','transformers','datasets','polars') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_json_report_on_stdout_and_funnel_table(tmp_path):
+    source = write_jsonl(tmp_path / "s.jsonl", [*distinct_pairs(9), pair(chosen_rating=9.0, rejected_rating=9.0)])
+    as_json = runner.invoke(app, ["build", "--source", str(source), "-o", str(tmp_path / "a"), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    report = json.loads(as_json.stdout)
+    assert report["rows_in"] == 10 and report["dropped"] == {"tie": 1}
+    assert report == json.loads((tmp_path / "a" / "report.json").read_text())
+    table = runner.invoke(app, ["build", "--source", str(source), "-o", str(tmp_path / "b")])
+    assert table.exit_code == 0
+    assert "tie" in table.stdout and "kept" in table.stdout
+
+
+def test_flags_override_the_recipe(tmp_path):
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("split:\n  test_size: 0.5\n  seed: 7\n")
+    source = write_jsonl(tmp_path / "s.jsonl", distinct_pairs(10))
+    args = [
+        "build",
+        "--source",
+        str(source),
+        "-o",
+        str(tmp_path / "o"),
+        "-r",
+        str(recipe),
+        "--test-size",
+        "0.2",
+        "--json",
+    ]
+    report = json.loads(runner.invoke(app, args).stdout)
+    assert report["recipe"]["split"] == {"test_size": 0.2, "seed": 7}
+    assert report["splits"] == {"train": 8, "test": 2}
+
+
+def test_recipe_command_prints_the_documented_default():
+    result = runner.invoke(app, ["recipe"])
+    assert result.exit_code == 0
+    assert result.stdout == DEFAULT_RECIPE.read_text()
+
+
+def test_shipped_recipe_equals_the_model_defaults():
+    assert load_recipe() == Recipe()
+
+
+def test_schemas_folder_is_in_sync_with_the_code():
+    for name, text in schema_texts().items():
+        on_disk = (REPO / "schemas" / name).read_text(encoding="utf-8")
+        assert on_disk == text, f"schemas/{name} is stale: run `python -m curate.schemas`"
