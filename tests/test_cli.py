@@ -83,3 +83,15 @@ def test_schemas_folder_is_in_sync_with_the_code():
     for name, text in schema_texts().items():
         on_disk = (REPO / "schemas" / name).read_text(encoding="utf-8")
         assert on_disk == text, f"schemas/{name} is stale: run `python -m curate.schemas`"
+
+
+def test_readme_documents_every_drop_reason_in_rule_order():
+    from curate.steps.reasons import REASONS
+
+    readme = (REPO / "README.md").read_text()
+    documented = [
+        line.split("`")[1]
+        for line in readme.splitlines()
+        if line.startswith(("| validate |", "| preference |", "| dedup |"))
+    ]
+    assert documented == list(REASONS)
