@@ -132,3 +132,11 @@ def test_funnel_counts_add_up():
     assert result.funnel[0].rows_in == len(rows)
     assert result.funnel[-1].rows_out == result.kept.height == 6
     assert sum(sum(s.dropped.values()) for s in result.funnel) == result.dropped.height == 3
+
+
+def test_documented_reason_order_is_the_rule_order():
+    from curate.steps import preference, validate
+
+    recipe = Recipe()
+    applied = [r.reason for r in validate.rules(recipe, True) + preference.rules(recipe, True)]
+    assert [*applied, "duplicate_pair", "duplicate_prompt"] == list(REASONS)
