@@ -80,6 +80,6 @@ def _fill(folder: Path, splits: dict[str, pl.DataFrame], dropped: pl.DataFrame, 
             write_parquet(frame, folder / split_path(name))
             names.append(split_path(name))
     write_parquet(dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS), folder / DROPPED_PATH)
-    (folder / "README.md").write_text(render_card(report), encoding="utf-8")
+    (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
     report["files"] = file_records(folder, [*names, DROPPED_PATH, "README.md"])
     write_json(report, folder / "report.json")

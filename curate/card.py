@@ -1,77 +1,131 @@
-"""The dataset card (README.md) of a build folder: YAML that `load_dataset` reads, and how it was made."""
+"""The dataset card (README.md): Hub metadata that `load_dataset` reads, and how the data was made."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from curate.output import DROPPED_PATH, split_path
+from curate.steps.reasons import REASONS
+
+TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
+BASE_TAGS = ["dpo", "preference", "trl"]
+LOCAL_PLACEHOLDER = "path/to/this/folder"  # not the folder's own path: outputs must not depend on where they land
 
 
-def card_metadata(report: dict[str, Any]) -> dict[str, Any]:
-    splits = [s for s, n in report["splits"].items() if n > 0 or s == "train"]
+def render_card(report: dict[str, Any], folder: Path, repo_id: str | None = None) -> str:
+    """The card for the build folder `folder`; `repo_id` is where it is published (None: a local folder)."""
+    import yaml
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.from_template(
+        card_data(report, folder),
+        template_path=str(TEMPLATE),
+        **_template_values(report, repo_id or LOCAL_PLACEHOLDER),
+        recipe_yaml=yaml.safe_dump(report["recipe"], sort_keys=False, allow_unicode=True),
+    )
+    return card.content if card.content.endswith("\n") else card.content + "\n"
+
+
+def card_data(report: dict[str, Any], folder: Path):
+    from huggingface_hub import DatasetCardData
+
+    meta = report["recipe"]["card"]
+    source = report["source"]
+    return DatasetCardData(
+        license=meta["license"] or source.get("license"),
+        language=meta["language"],
+        task_categories=["text-generation"],
+        size_categories=[size_category(sum(report["splits"].values()))],
+        pretty_name=_pretty_name(report),
+        source_datasets=[source["dataset"]] if source["kind"] == "hub" else None,
+        tags=[*BASE_TAGS, *meta["tags"], "curate"],
+        configs=configs(report),
+        dataset_info=dataset_info(report, folder),
+    )
+
+
+def configs(report: dict[str, Any]) -> list[dict]:
+    files = [{"split": s, "path": split_path(s).replace("00000-of-00001.parquet", "*")} for s in written_splits(report)]
+    dropped = [{"split": "dropped", "path": DROPPED_PATH.replace("00000-of-00001.parquet", "*")}]
+    return [
+        {"config_name": "default", "default": True, "data_files": files},
+        {"config_name": "dropped", "data_files": dropped},
+    ]
+
+
+def written_splits(report: dict[str, Any]) -> list[str]:
+    """Splits with a file: train always (possibly empty), test when it has rows."""
+    return [s for s, n in report["splits"].items() if n > 0 or s == "train"]
+
+
+def dataset_info(report: dict[str, Any], folder: Path) -> list[dict]:
+    """Features, split sizes and byte counts per config, as `push_to_hub` records them."""
+    default = {s: folder / split_path(s) for s in written_splits(report)}
+    return [_info("default", default), _info("dropped", {"dropped": folder / DROPPED_PATH})]
+
+
+def _info(config: str, files: dict[str, Path]) -> dict:
+    import pyarrow.parquet as pq
+    from datasets import DatasetInfo, Features, SplitDict, SplitInfo
+
+    tables = {split: pq.read_table(path) for split, path in files.items()}
+    splits = SplitDict()
+    for split, table in tables.items():
+        splits.add(SplitInfo(name=split, num_bytes=table.nbytes, num_examples=table.num_rows))
+    first = next(iter(tables.values()))
+    info = DatasetInfo(
+        features=Features.from_arrow_schema(first.schema),
+        splits=splits,
+        download_size=sum(path.stat().st_size for path in files.values()),
+        dataset_size=sum(table.nbytes for table in tables.values()),
+    )
+    return {"config_name": config, **info._to_yaml_dict()}
+
+
+def size_category(rows: int) -> str:
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")]
+    return next((name for bound, name in bounds if rows < bound), "1M<n<10M" if rows < 10_000_000 else "n>10M")
+
+
+def _pretty_name(report: dict[str, Any]) -> str:
+    given = report["recipe"]["card"]["pretty_name"]
+    if given:
+        return given
+    source = report["source"]
+    name = source["dataset"].split("/")[-1] if source["kind"] == "hub" else Path(source["path"]).stem
+    return f"{name} (curated for DPO)"
+
+
+def _template_values(report: dict[str, Any], load_id: str) -> dict[str, Any]:
+    source = report["source"]
+    chatml = report["recipe"]["render"]["format"] == "chatml"
     return {
-        "configs": [
-            {
-                "config_name": "default",
-                "default": True,
-                "data_files": [
-                    {"split": s, "path": split_path(s).replace("00000-of-00001.parquet", "*")} for s in splits
-                ],
-            },
-            {"config_name": "dropped", "data_files": [{"split": "dropped", "path": "dropped/dropped-*"}]},
+        "curate_version": report["curate_version"],
+        "source_line": _source_line(source),
+        "source_split": source["split"],
+        "rows_in": report["rows_in"],
+        "rows_kept": report["rows_kept"],
+        "split_counts": ", ".join(f"{n} {s}" for s, n in report["splits"].items()),
+        "splits": list(report["splits"].items()),
+        "funnel": [
+            {"step": step["step"], "reason": reason, "meaning": REASONS[reason], "count": count}
+            for step in report["steps"]
+            for reason, count in step["dropped"].items()
         ],
-        "task_categories": ["text-generation"],
-        "tags": ["dpo", "preference", "trl", "curate"],
+        "load_id": load_id,
+        "format_words": "standard: ChatML strings" if chatml else "conversational: message lists",
+        "prompt_words": "optional system turn + `<|im_start|>user\\n...<|im_end|>\\n<|im_start|>assistant\\n`, no BOS"
+        if chatml
+        else "optional system message, then the user message",
+        "chosen_words": "the preferred response + `<|im_end|>` (the model's EOS, exactly once)"
+        if chatml
+        else "one assistant message",
     }
 
 
-def render_card(report: dict[str, Any]) -> str:
-    import yaml
-
-    header = yaml.safe_dump(card_metadata(report), sort_keys=False, allow_unicode=True)
-    return f"---\n{header}---\n\n{_body(report)}"
-
-
-def _body(report: dict[str, Any]) -> str:
-    source = report["source"]
-    origin = (
-        f"`{source['dataset']}` at revision `{source['sha']}` (requested `{source['revision']}`)"
-        if source["kind"] == "hub"
-        else f"local files under `{source['path']}`"
-    )
-    fmt = report["recipe"]["render"]["format"]
-    lines = [
-        "# Curated DPO preference pairs",
-        "",
-        f"Built by curate {report['curate_version']} from {origin}, split `{source['split']}`.",
-        f"Format: TRL preference rows (`prompt`, `chosen`, `rejected`), {_format_words(fmt)}.",
-        "",
-        "```python",
-        "from datasets import load_dataset",
-        'ds = load_dataset("PATH_OR_REPO")            # train and test splits',
-        'dropped = load_dataset("PATH_OR_REPO", "dropped")  # every dropped row with its reason',
-        "```",
-        "",
-        "## Rows",
-        "",
-        "| | rows |",
-        "|---|---:|",
-        f"| input | {report['rows_in']} |",
-        *[
-            f"| dropped: {step['step']} / {reason} | {n} |"
-            for step in report["steps"]
-            for reason, n in step["dropped"].items()
-        ],
-        *[f"| {split} split | {n} |" for split, n in report["splits"].items()],
-        "",
-        "The full recipe, the source files' hashes and this folder's file hashes are in `report.json`.",
-        f"Dropped rows: `{DROPPED_PATH}`.",
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def _format_words(fmt: str) -> str:
-    if fmt == "chatml":
-        return "ChatML strings (prompt ends with `<|im_start|>assistant\\n`, responses end with `<|im_end|>`)"
-    return "conversational message lists"
+def _source_line(source: dict[str, Any]) -> str:
+    if source["kind"] == "hub":
+        url = f"https://huggingface.co/datasets/{source['dataset']}/tree/{source['sha']}"
+        return f"[`{source['dataset']}`]({url}) at commit `{source['sha']}` (requested `{source['revision']}`)"
+    return f"local files `{source['path']}`"

@@ -89,6 +89,13 @@ class SplitConfig(_Section):
     seed: int = Field(42, description="Seed of the grouped split; same seed and data, same split.")
 
 
+class CardConfig(_Section):
+    license: str | None = Field(None, description="License in the dataset card; null = the source's license.")
+    pretty_name: str | None = Field(None, description="Title of the dataset card; null = derived from the source.")
+    language: list[str] = Field(["en"], description="Languages of the texts (ISO 639-1).")
+    tags: list[str] = Field(["math"], description="Tags added to dpo, preference, trl and curate.")
+
+
 class Recipe(_Section):
     """Every setting of `curate build`."""
 
@@ -98,6 +105,7 @@ class Recipe(_Section):
     dedup: DedupConfig = DedupConfig()
     render: RenderConfig = RenderConfig()
     split: SplitConfig = SplitConfig()
+    card: CardConfig = CardConfig()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

@@ -58,6 +58,7 @@ def test_build_pulls_main_and_records_the_sha(hub, tmp_path):
         "revision": "main",
         "sha": sha,
         "split": "train",
+        "license": "apache-2.0",
         "files": None,
         "columns": report["source"]["columns"],
     }

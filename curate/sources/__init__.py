@@ -53,6 +53,7 @@ def _load_hub(config: SourceConfig) -> LoadedSource:
         "revision": config.revision,
         "sha": sha,
         "split": config.split,
+        "license": _card_license(folder),
         "files": [_file_record(f, folder) for f in files],
         "columns": columns.model_dump(),
     }
@@ -75,3 +76,12 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _card_license(folder: Path) -> str | None:
+    """The license in the source's own dataset card, carried into ours."""
+    from huggingface_hub.repocard import metadata_load
+
+    readme = folder / "README.md"
+    license_ = (metadata_load(readme) or {}).get("license") if readme.exists() else None
+    return license_ if isinstance(license_, str) else None
