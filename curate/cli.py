@@ -87,6 +87,60 @@ def build(
         out_console.print(f"Wrote [bold]{out}[/bold] (report.json, README.md, data/, dropped/)")
 
 
+PUSH_EXAMPLES = """
+**Examples**
+
+`curate push --repo alice/math-dpo` : publish ./curated (created if missing, one commit)
+
+`curate push curated-sample --repo alice/math-dpo --private --branch v2` : another folder, private, a branch
+
+`curate push --repo alice/math-dpo --dry-run` : list files, sizes and the card; send nothing
+"""
+
+
+@app.command(epilog=PUSH_EXAMPLES)
+def push(
+    folder: Annotated[Path, typer.Argument(help="Build folder written by `curate build`.")] = Path("curated"),
+    repo: Annotated[str, typer.Option("--repo", help="Hub dataset repo id, `user/name`.")] = ...,
+    private: Annotated[bool, typer.Option(help="Create the repo private.")] = False,
+    branch: Annotated[str, typer.Option(help="Branch to commit to (created if missing).")] = "main",
+    message: Annotated[str | None, typer.Option(help="Commit message.")] = None,
+    token: Annotated[
+        str | None, typer.Option(help="Hub token (default: HF_TOKEN or `hf auth login`).", show_default=False)
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be uploaded; send nothing.")] = False,
+) -> None:
+    """Publish a build folder as a Hub dataset repo in one commit, with a card that says how it was made."""
+    with _errors():
+        from curate import push as publishing
+
+        if dry_run:
+            plan = publishing.plan_push(folder, repo, branch)
+            out_console.print(_plan_table(plan))
+            out_console.print(plan.card, markup=False, highlight=False)
+            return
+        with err_console.status(f"publishing {folder} to {repo}"):
+            result = publishing.push(folder, repo, token=token, private=private, branch=branch, message=message)
+    if result.changed:
+        changes = f"{len(result.uploaded)} files uploaded, {len(result.deleted)} stale files deleted"
+        out_console.print(f"Pushed to [bold]{result.repo_id}[/bold] ({changes})")
+    else:
+        out_console.print(f"Nothing changed in [bold]{result.repo_id}[/bold]; it already holds this build")
+    print(result.commit_url)
+
+
+def _plan_table(plan):
+    from rich.table import Table
+
+    table = Table(title=f"dry run: would commit to datasets/{plan.repo_id} ({plan.branch})")
+    table.add_column("file")
+    table.add_column("bytes", justify="right")
+    for planned in plan.files:
+        table.add_row(planned.path, f"{planned.size:,}")
+    table.caption = "Stale files under data/ and dropped/ on the Hub would be deleted. Nothing was sent."
+    return table
+
+
 _STAGES = {
     "load": "loading the source",
     "validate": "validating rows",

@@ -42,3 +42,9 @@ class ConservationError(CurateError):
     """Rows went missing between input and output: a bug, never a user error."""
 
     exit_code = 70
+
+
+class AuthError(CurateError):
+    """No token, or the Hub refused it."""
+
+    exit_code = 6

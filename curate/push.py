@@ -1,0 +1,247 @@
+"""`curate push` as a library call: publish a build folder as a Hub dataset repo in one commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import AuthError, ConfigError, HubError, InputError
+from curate.output import sha256_file
+
+PUBLISHED_DIRS = ("data/", "dropped/")  # everything under these is ours; stale files there are deleted
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: str
+    size: int
+    sha256: str
+    git_sha1: str
+
+
+@dataclass
+class PushPlan:
+    repo_id: str
+    branch: str
+    files: list[PlannedFile]
+    card: str
+    report: dict[str, Any]
+
+
+@dataclass
+class PushResult:
+    repo_id: str
+    commit_url: str
+    changed: bool
+    uploaded: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+
+def load_build(folder: Path) -> dict[str, Any]:
+    """The report of a build folder whose files still match the hashes it recorded."""
+    report_path = folder / "report.json"
+    if not report_path.is_file():
+        raise InputError(f"{folder} is not a curate build folder (no report.json)", hint="Run `curate build` first.")
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        recorded = report["files"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise InputError(f"{report_path} is not a curate build report") from None
+    for name, record in recorded.items():
+        path = folder / name
+        if not path.is_file() or sha256_file(path) != record["sha256"]:
+            raise InputError(
+                f"{path} no longer matches its hash in report.json (changed or missing since the build)",
+                hint="Rebuild the folder with `curate build` before pushing.",
+            )
+    return report
+
+
+def normalize_repo_id(repo: str) -> str:
+    """`user/name`, `datasets/user/name` or a Hub dataset URL; models and Spaces are refused."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    text = repo.strip().rstrip("/")
+    for prefix in ("https://huggingface.co/", "http://huggingface.co/", "hf://"):
+        text = text.removeprefix(prefix)
+    kind, _, rest = text.partition("/")
+    if kind in ("models", "spaces") and rest:
+        raise ConfigError(f"{repo} is a {kind[:-1]} repo; curate push publishes dataset repos")
+    if kind == "datasets" and rest:
+        text = rest
+    try:
+        validate_repo_id(text)
+    except HFValidationError as err:
+        raise ConfigError(f"{repo!r} is not a valid repo id: {err}", hint="Use `user/name`.") from None
+    return text
+
+
+def plan_push(folder: Path, repo_id: str, branch: str = "main") -> PushPlan:
+    """What a push would upload; reads only local files."""
+    from curate.card import render_card
+
+    report = load_build(folder)
+    repo_id = normalize_repo_id(repo_id)
+    card = render_card(report, folder, repo_id=repo_id)
+    names = [n for n in report["files"] if n != "README.md"] + ["report.json"]
+    files = [_planned(n, (folder / n).read_bytes()) for n in names]
+    files.append(_planned("README.md", card.encode("utf-8")))
+    return PushPlan(repo_id, branch, sorted(files, key=lambda f: f.path), card, report)
+
+
+def _planned(path: str, data: bytes) -> PlannedFile:
+    blob = hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # git's object id, what the Hub lists
+    return PlannedFile(path, len(data), hashlib.sha256(data).hexdigest(), blob)
+
+
+def push(
+    folder: Path, repo_id: str, *, token: str | None = None, private: bool = False, branch: str = "main",
+    message: str | None = None,
+) -> PushResult:  # fmt: skip
+    """Create the repo if needed and commit the build in one commit; no commit when nothing changed."""
+    plan = plan_push(folder, repo_id, branch)
+    token = _resolve_token(token)
+    with _push_errors(plan.repo_id, token):
+        api = _api(token)
+        plan.repo_id = api.create_repo(plan.repo_id, repo_type="dataset", private=private, exist_ok=True).repo_id
+        if branch != "main":
+            api.create_branch(plan.repo_id, repo_type="dataset", branch=branch, exist_ok=True)
+        return _commit_with_retries(api, plan, folder, message)
+
+
+def _api(token: str):
+    from huggingface_hub import HfApi
+
+    return HfApi(token=token)
+
+
+def _resolve_token(token: str | None) -> str:
+    from huggingface_hub import get_token
+
+    token = token or get_token()
+    if not token:
+        raise AuthError(
+            "not logged in to the Hub: no token found",
+            hint="Run `hf auth login`, set HF_TOKEN, or pass --token.",
+        )
+    return token
+
+
+def _commit_with_retries(api, plan: PushPlan, folder: Path, message: str | None) -> PushResult:
+    """Commit what differs from the branch. A transient failure is retried after re-reading the branch,
+    so a commit that landed before its answer was lost is not made twice."""
+    for attempt in range(1, ATTEMPTS + 1):
+        head, remote = _remote_state(api, plan)
+        uploads = [f for f in plan.files if not _same(f, remote.get(f.path))]
+        stale = sorted(p for p in remote if p.startswith(PUBLISHED_DIRS) and p not in {f.path for f in plan.files})
+        if not uploads and not stale:
+            return PushResult(plan.repo_id, _commit_url(api, plan.repo_id, head), changed=False)
+        try:
+            info = _commit(api, plan, folder, uploads, stale, head, message)
+        except Exception as error:
+            if attempt == ATTEMPTS or not _is_transient(error):
+                raise
+            time.sleep(attempt)
+            continue
+        return PushResult(plan.repo_id, info.commit_url, True, [f.path for f in uploads], stale)
+    raise AssertionError("unreachable")
+
+
+def _remote_state(api, plan: PushPlan) -> tuple[str | None, dict[str, Any]]:
+    from huggingface_hub.errors import RevisionNotFoundError
+
+    try:
+        head = api.repo_info(plan.repo_id, repo_type="dataset", revision=plan.branch).sha
+    except RevisionNotFoundError:
+        return None, {}
+    entries = api.list_repo_tree(plan.repo_id, repo_type="dataset", revision=head, recursive=True)
+    return head, {e.path: e for e in entries if hasattr(e, "blob_id")}
+
+
+def _same(planned: PlannedFile, remote: Any) -> bool:
+    if remote is None:
+        return False
+    if remote.lfs is not None:
+        return remote.lfs.sha256 == planned.sha256
+    return remote.blob_id == planned.git_sha1
+
+
+def _commit(api, plan: PushPlan, folder: Path, uploads: list[PlannedFile], stale: list[str], head, message):
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+
+    card = plan.card.encode("utf-8")
+    operations = [
+        CommitOperationAdd(f.path, card if f.path == "README.md" else str(folder / f.path)) for f in uploads
+    ] + [CommitOperationDelete(path) for path in stale]
+    return api.create_commit(
+        plan.repo_id,
+        operations,
+        commit_message=message or _default_message(plan.report),
+        repo_type="dataset",
+        revision=plan.branch,
+        parent_commit=head,
+    )
+
+
+def _default_message(report: dict[str, Any]) -> str:
+    source = report["source"]
+    origin = f"{source['dataset']}@{source['sha'][:12]}" if source["kind"] == "hub" else Path(source["path"]).name
+    splits = ", ".join(f"{n} {s}" for s, n in report["splits"].items())
+    return f"curate build of {origin}: {splits}"
+
+
+def _commit_url(api, repo_id: str, sha: str | None) -> str:
+    return f"{api.endpoint}/datasets/{repo_id}/commit/{sha}"
+
+
+def _is_transient(error: BaseException) -> bool:
+    from huggingface_hub.errors import HfHubHTTPError
+
+    if isinstance(error, HfHubHTTPError):
+        return getattr(error.response, "status_code", 0) >= 500
+    return _is_network_error(error)
+
+
+def _is_network_error(error: BaseException) -> bool:
+    names = {base.__name__ for base in type(error).__mro__}
+    return bool(names & {"TransportError", "TimeoutException", "ConnectionError"})
+
+
+class _push_errors:
+    """Hub exceptions become typed errors; the token never appears in a message."""
+
+    def __init__(self, repo_id: str, token: str):
+        self.repo_id, self.token = repo_id, token
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> bool:
+        from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
+
+        if error is None or isinstance(error, (AuthError, ConfigError, HubError, InputError)):
+            return False
+        status = getattr(getattr(error, "response", None), "status_code", 0)
+        where = f"datasets/{self.repo_id}"
+        if status == 401:
+            raise AuthError("the Hub rejected the token (401)", hint="Run `hf auth login`, set HF_TOKEN or --token.")
+        if status == 403 or isinstance(error, RepositoryNotFoundError):
+            raise AuthError(
+                f"no write access to {where} with this token ({status or 'not found'})",
+                hint="Use a token with write access to this namespace (hf auth login).",
+            )
+        if isinstance(error, HfHubHTTPError) or _is_network_error(error):
+            raise HubError(
+                f"push to {where} failed, nothing was published: {self._scrub(error)}",
+                hint="Check HF_ENDPOINT and your connection, then push again (it is safe to repeat).",
+            )
+        return False
+
+    def _scrub(self, error: BaseException) -> str:
+        text = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        return text.replace(self.token, "***")
