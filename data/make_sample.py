@@ -183,7 +183,7 @@ def to_json(fields: list) -> str:
         rejected,
         rejected_rating,
     )
-    obj = {k: v for k, v in zip(generate.COLUMNS, values) if v is not MISSING}
+    obj = {k: v for k, v in zip(generate.COLUMNS, values, strict=True) if v is not MISSING}
     return json.dumps(obj, ensure_ascii=False)
 
 

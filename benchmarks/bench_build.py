@@ -1,0 +1,173 @@
+"""Time `curate build` against the usual `datasets` script on the same generated rows.
+
+    python benchmarks/bench_build.py [--rows 100000] [--seed 0] [--baseline-only]
+
+Both run as subprocesses, so wall time and peak RSS include interpreter start-up and imports
+for each alike. Exits 1 when the two disagree on kept rows or on any per-reason drop count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import generate  # noqa: E402  (plain module next door, see its docstring)
+
+console = Console()
+
+
+@dataclass
+class Run:
+    name: str
+    seconds: float
+    peak_rss_mib: float
+    result: dict
+
+
+def find_curate() -> str:
+    """The venv's `curate` console script (next to this Python), else one on PATH."""
+    beside = Path(sys.executable).parent / "curate"
+    found = str(beside) if beside.exists() else shutil.which("curate")
+    if found is None:
+        raise SystemExit(
+            f"error: no `curate` command next to {sys.executable} or on PATH.\n"
+            "hint: install the package (`pip install -e .`), or pass --baseline-only."
+        )
+    return found
+
+
+def measure(name: str, command: list[str]) -> Run:
+    """Run command, parse the JSON it prints, and record its wall time and peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(command, stdout=out, stderr=err)
+        # wait4 gives this one child's rusage; RUSAGE_CHILDREN would report the max over all
+        # children so far, so a smaller second run would inherit the first one's peak.
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if proc.returncode != 0:
+        raise SystemExit(f"error: {name} exited {proc.returncode}\n{' '.join(command)}\n{stderr[-3000:]}")
+    try:
+        result = json.loads(stdout)
+    except json.JSONDecodeError:
+        raise SystemExit(f"error: {name} did not print JSON on stdout:\n{stdout[:1000]}") from None
+    return Run(name, seconds, usage.ru_maxrss / 1024, result)  # ru_maxrss is KiB on Linux
+
+
+def nonzero(dropped: dict) -> dict:
+    """Either side may list reasons with zero drops; only the non-zero counts must agree."""
+    return {reason: count for reason, count in dropped.items() if count}
+
+
+def mismatches(runs: list[Run], rows: int) -> list[str]:
+    curate, baseline = (run.result for run in runs)
+    problems = [
+        f"{run.name} read {run.result['rows_in']:,} rows, not {rows:,}" for run in runs if run.result["rows_in"] != rows
+    ]
+    if curate["rows_kept"] != baseline["rows_kept"]:
+        problems.append(f"kept {curate['rows_kept']:,} (curate) vs {baseline['rows_kept']:,} (baseline)")
+    a, b = nonzero(curate["dropped"]), nonzero(baseline["dropped"])
+    problems += [
+        f"{reason}: {a.get(reason, 0):,} (curate) vs {b.get(reason, 0):,} (baseline)"
+        for reason in sorted(a.keys() | b.keys())
+        if a.get(reason, 0) != b.get(reason, 0)
+    ]
+    return problems
+
+
+def timing_table(runs: list[Run], rows: int) -> Table:
+    table = Table(title=f"build on {rows:,} generated rows")
+    table.add_column("")
+    for run in runs:
+        table.add_column(run.name, justify="right")
+    cells = {
+        "wall time (s)": lambda r: f"{r.seconds:.1f}",
+        "peak RSS (MiB)": lambda r: f"{r.peak_rss_mib:,.0f}",
+        "rows kept": lambda r: f"{r.result['rows_kept']:,}",
+        "splits": lambda r: ", ".join(f"{k} {v:,}" for k, v in r.result["splits"].items()),
+    }
+    for label, cell in cells.items():
+        table.add_row(label, *(cell(run) for run in runs))
+    return table
+
+
+def drops_table(runs: list[Run]) -> Table:
+    table = Table(title="rows dropped per reason")
+    table.add_column("reason")
+    for run in runs:
+        table.add_column(run.name, justify="right")
+    if len(runs) == 2:
+        table.add_column("same")
+    counts = [nonzero(run.result["dropped"]) for run in runs]
+    reasons = list(dict.fromkeys(reason for c in reversed(counts) for reason in c))
+    for reason in reasons:
+        values = [c.get(reason, 0) for c in counts]
+        same = ["[green]yes[/]" if len(set(values)) == 1 else "[bold red]NO[/]"] if len(runs) == 2 else []
+        table.add_row(reason, *(f"{v:,}" for v in values), *same)
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="rows to generate")
+    parser.add_argument("--seed", type=int, default=0, help="generator seed")
+    parser.add_argument("--baseline-only", action="store_true", help="skip curate (not built yet)")
+    args = parser.parse_args(argv)
+    curate = None if args.baseline_only else find_curate()  # fail before the slow part
+
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        source = Path(tmp) / "rows.parquet"
+        with console.status(f"generating {args.rows:,} rows"):
+            start = time.perf_counter()
+            generate.write(args.rows, source, args.seed)
+        console.print(f"generated {args.rows:,} rows in {time.perf_counter() - start:.1f} s")
+        runs = []
+        if curate:
+            command = [curate, "build", "--source", str(source), "--out", f"{tmp}/curate", "--json"]
+            with console.status("running curate build"):
+                runs.append(measure("curate build", command))
+        script = [sys.executable, str(HERE / "baseline_datasets.py")]
+        with console.status("running the datasets baseline"):
+            runs.append(measure("datasets baseline", [*script, str(source), f"{tmp}/baseline", "--json"]))
+    report(runs, args.rows)
+
+
+def report(runs: list[Run], rows: int) -> None:
+    console.print(timing_table(runs, rows))
+    console.print(drops_table(runs))
+    if len(runs) < 2:
+        return
+    curate, baseline = runs
+    console.print(f"baseline / curate wall time: [bold]{baseline.seconds / curate.seconds:.1f}x[/]")
+    if curate.result["splits"] != baseline.result["splits"]:
+        console.print("note: split sizes differ (each side assigns the test split its own way)")
+    problems = mismatches(runs, rows)
+    if problems:
+        console.print("[bold red]MISMATCH: curate and the baseline disagree[/]")
+        for problem in problems:
+            console.print(f"[red]  {problem}[/]")
+        raise SystemExit(1)
+    console.print(
+        "[green]curate and the baseline kept the same number of rows and dropped the same counts per reason[/]"
+    )
+
+
+if __name__ == "__main__":
+    main()
