@@ -26,7 +26,7 @@ TEXTS = ("prompt", "chosen", "rejected")
 
 
 def normalize(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def is_blank(text: str | None) -> bool:

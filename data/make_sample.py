@@ -130,7 +130,8 @@ def plant(rows: list[list], problems: list, factory: generate.RowFactory) -> dic
     rows[233] = [*rows[36][:3], 9.0, 7.0]  # texts of a dropped row, good ratings: kept
     rows[101] = list(rows[50])
     rows[143] = [" " + rows[60][P], rows[60][C].replace(" ", "  "), rows[60][R] + "\n", *rows[60][3:]]
-    rows[267] = ligature(rows[70])  # equal after NFKC
+    rows[70][C] += " (units: Ω)"  # GREEK CAPITAL LETTER OMEGA, U+03A9
+    rows[267] = ohm_sign_twin(rows[70])  # equal after NFC
     rows[285] = [*rows[80][:3], 10.0, 3.0]  # would win on gap, but duplicate_pair runs first
     expect[213] = "tie"
     expect |= dict.fromkeys((101, 143, 267, 285), "duplicate_pair")
@@ -165,11 +166,10 @@ def exactly(text: str, chars: int) -> str:
     return generate.pad_to(text, chars)[: chars - 2] + " ✓"
 
 
-def ligature(row: list) -> list:
-    """A copy of row whose first 'fi' is the ligature 'ﬁ' (U+FB01), which NFKC undoes."""
+def ohm_sign_twin(row: list) -> list:
+    """A copy of row written with the OHM SIGN (U+2126), which NFC maps to the Greek Omega (U+03A9)."""
     copy = list(row)
-    i = next(i for i in (C, R, P) if "fi" in copy[i])
-    copy[i] = copy[i].replace("fi", "\ufb01", 1)
+    copy[C] = copy[C].replace("\u03a9", "\u2126")
     return copy
 
 
@@ -191,7 +191,7 @@ def to_json(fields: list) -> str:
 
 
 def normalize(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def blank(value) -> bool:

@@ -1,8 +1,10 @@
 """A loopback fake of the Hugging Face Hub, just big enough for huggingface_hub and datasets.
 
 The real Hub cannot be reached from the test machines, so tests point ``HF_ENDPOINT`` at this
-server instead. Only the read side of dataset repos is served for now; new endpoints are added
-by writing a handler and decorating it with ``@route(method, regex)``.
+server instead. Dataset repos are served for reading and writing (create, preupload, git-LFS
+upload, commit, card validation), with bearer-token auth; model repos exist only so that "the same
+name, another repo type" can be tested. New endpoints are added by writing a handler and
+decorating it with ``@route(method, regex)``.
 
 Usage::
 
@@ -15,15 +17,31 @@ Usage::
     assert ("GET", "/api/datasets/org/name/revision/main") in hub.requests
     assert hub.unhandled == [] and hub.errors == []
 
+Writing (see tests/test_fakehub_write.py)::
+
+    hub = FakeHub(tokens={"hf_alice": "alice"})  # token -> user; a user writes to its own namespace
+    with hub:
+        env = {**hub.client_env(tmp_path / "home"), "HF_TOKEN": "hf_alice"}
+        ...  # HfApi().create_repo(..., repo_type="dataset"), upload_folder(...), ...
+    hub.commits("alice/ds")  # [(sha, summary), ...] oldest first, "initial commit" included
+    hub.writes               # the requests that were part of a write (empty after a dry run)
+    hub.fail_next("POST", r"/commit/", status=500)  # the next matching request gets a 500
+
 Client facts this server relies on (huggingface_hub 2.4, datasets 5.2):
 - revisions arrive URL-quoted (``refs%2Fpr%2F1``); tree paths are quoted with ``safe=""``;
 - errors are told apart by the ``X-Error-Code`` header, not by the status code alone;
 - a download needs ``X-Repo-Commit`` and ``ETag`` on the HEAD answer, and ``X-Repo-Commit``
-  on a 404 too (the client then caches the file's absence under that commit).
+  on a 404 too (the client then caches the file's absence under that commit);
+- uploads only speak git-LFS, never Xet: client_env sets ``HF_HUB_DISABLE_XET=1``, without which
+  huggingface_hub uploads through Xet (and upload_folder takes its multi-commit pipeline);
+- LFS upload hrefs stand for presigned storage URLs: the client sends them no token;
+- an unknown bearer token is refused everywhere with 401 "Invalid credentials in Authorization
+  header" (the Hub's words, which the client keys on), even on public reads, as on the Hub.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -33,6 +51,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from math import ceil
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 try:  # PyYAML comes with datasets; without it cardData is simply left empty.
@@ -48,7 +67,15 @@ LFS_POINTER_SIZE = 134  # what a "version/oid/size" pointer file weighs; clients
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"  # namespace/name, never quoted by the clients
 REV = r"(?P<rev>[^/]+)"  # quoted with safe="", so it holds no raw slash
-KIND = r"(?P<kind>datasets)"  # models/spaces can be added here once the tests need them
+KIND = r"(?P<kind>datasets)"  # URL prefix of non-API paths (resolve); model repos have none
+API_KIND = r"(?P<kind>datasets|models)"  # /api/{kind}/...; models are served minimally
+# git-LFS endpoints: /datasets/ns/name.git/... for datasets, /ns/name.git/... for models.
+LFS_API = rf"/(?:(?P<kind>datasets)/)?{REPO}\.git/info/lfs/objects"
+LFS_STORE = r"/fake-lfs/(?P<oid>[0-9a-f]{64})"  # stands for the presigned S3 URLs the Hub hands out
+
+# What a new repo's initial commit holds, like the Hub's (shorter) default .gitattributes.
+GITATTRIBUTES = "".join(f"*{suffix} filter=lfs diff=lfs merge=lfs -text\n" for suffix in LFS_SUFFIXES).encode()
+BAD_TOKEN = "Invalid credentials in Authorization header"  # the client tells bad tokens apart by this text
 
 
 # --------------------------------------------------------------------------- repo state
@@ -60,7 +87,17 @@ def git_blob_sha1(data: bytes) -> str:
 
 
 def is_lfs(path: str, data: bytes) -> bool:
-    return path.endswith(LFS_SUFFIXES) or len(data) >= LFS_MIN_SIZE
+    return is_lfs_size(path, len(data))
+
+
+def is_lfs_size(path: str, size: int) -> bool:
+    """The upload mode preupload announces, decided before the bytes are seen."""
+    return path.endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE
+
+
+def content_oid(path: str, data: bytes) -> str:
+    """What preupload reports as `oid`: the client compares it with sha256 (LFS) / git sha1 (regular)."""
+    return hashlib.sha256(data).hexdigest() if is_lfs(path, data) else git_blob_sha1(data)
 
 
 def _now() -> str:
@@ -73,8 +110,10 @@ class Commit:
     sha: str
     parent: str | None
     files: Mapping[str, bytes]  # full snapshot of the repo at this commit
-    message: str
+    message: str  # the summary (title)
     date: str
+    description: str = ""
+    author: str = "fake"
 
 
 @dataclass
@@ -97,17 +136,36 @@ class Repo:
         for path in deletions:
             snapshot.pop(path, None)
         snapshot.update(files)
-        sha = _commit_sha(parent, snapshot, message)
-        commit = Commit(sha, parent, snapshot, message, _now())
+        return self.commit_snapshot(snapshot, branch, message)
+
+    def commit_snapshot(
+        self, snapshot: Mapping[str, bytes], branch: str, message: str, description: str = "", author: str = "fake"
+    ) -> Commit:
+        """Make `snapshot` (the whole new file set) the next commit on `branch`."""
+        parent = self.branches.get(branch)
+        sha = _commit_sha(parent, snapshot, message, description)
+        commit = Commit(sha, parent, dict(snapshot), message, _now(), description, author)
         self.commits[sha] = commit
         self.branches[branch] = sha
         return commit
 
+    def history(self, sha: str) -> list[Commit]:
+        """`sha` and its ancestors, newest first (what list_repo_commits returns)."""
+        chain = [self.commits[sha]]
+        while chain[-1].parent is not None:
+            chain.append(self.commits[chain[-1].parent])
+        return chain
 
-def _commit_sha(parent: str | None, files: Mapping[str, bytes], message: str) -> str:
+    @property
+    def url_prefix(self) -> str:
+        return "" if self.repo_type == "model" else f"{self.repo_type}s/"
+
+
+def _commit_sha(parent: str | None, files: Mapping[str, bytes], message: str, description: str = "") -> str:
     # Deterministic (no timestamp) so that tests can predict shas; the parent makes two
     # identical commits in a row still distinct, as in git.
-    h = hashlib.sha1(f"parent {parent}\nmessage {message}\n".encode())
+    text = f"parent {parent}\nmessage {message}\n" + (f"description {description}\n" if description else "")
+    h = hashlib.sha1(text.encode())
     for path in sorted(files):
         h.update(f"{git_blob_sha1(files[path])} {path}\n".encode())
     return h.hexdigest()
@@ -133,6 +191,16 @@ class Request:
     headers: Mapping[str, str]
     body: bytes
     params: dict[str, str]  # the route's named groups, URL-unquoted
+    user: str | None = None  # whose valid bearer token came with the request
+
+    def json(self) -> dict:
+        try:
+            data = json.loads(self.body or b"{}")
+        except ValueError as err:
+            raise HubError(400, None, f"Invalid JSON body: {err}") from err
+        if not isinstance(data, dict):
+            raise HubError(400, None, "The JSON body must be an object")
+        return data
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, ["false"])[-1].lower() in ("1", "true")
@@ -157,25 +225,31 @@ def json_reply(data: object, status: int = 200, headers: dict | None = None) -> 
 
 
 Handler = Callable[["FakeHub", Request], Reply]
-ROUTES: list[tuple[tuple[str, ...], re.Pattern[str], Handler]] = []
+ROUTES: list[tuple[tuple[str, ...], re.Pattern[str], Handler, bool]] = []
+READ_METHODS = ("GET", "HEAD")
 
 
-def route(methods: str | tuple[str, ...], pattern: str) -> Callable[[Handler], Handler]:
-    """Register a handler; `pattern` must match the whole raw path (no query string)."""
+def route(methods: str | tuple[str, ...], pattern: str, *, write: bool | None = None) -> Callable[[Handler], Handler]:
+    """Register a handler; `pattern` must match the whole raw path (no query string).
+
+    `write` says whether a request to it is part of writing (logged in `hub.writes`); by default
+    every method but GET/HEAD is. Read-only POSTs (paths-info, validate-yaml) pass write=False.
+    """
     methods = (methods,) if isinstance(methods, str) else methods
+    is_write = any(m not in READ_METHODS for m in methods) if write is None else write
 
     def register(handler: Handler) -> Handler:
-        ROUTES.append((methods, re.compile(pattern + r"\Z"), handler))
+        ROUTES.append((methods, re.compile(pattern + r"\Z"), handler, is_write))
         return handler
 
     return register
 
 
-def find_route(method: str, path: str) -> tuple[Handler, dict[str, str]] | None:
-    for methods, pattern, handler in ROUTES:
+def find_route(method: str, path: str) -> tuple[Handler, dict[str, str], bool] | None:
+    for methods, pattern, handler, is_write in ROUTES:
         match = pattern.match(path)
         if match and method in methods:
-            return handler, {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+            return handler, {k: unquote(v) for k, v in match.groupdict().items() if v is not None}, is_write
     return None
 
 
@@ -202,11 +276,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
         hub.requests.append((self.command, url.path))
         body = self._read_body()
         found = find_route(self.command, url.path)
-        if found is None:
+        is_write = found[2] if found else self.command not in READ_METHODS  # unrouted: judged by method
+        if is_write:
+            hub.writes.append((self.command, url.path))
+        if (status := hub.take_fault(self.command, url.path)) is not None:
+            message = f"FakeHub: injected {status}"
+            reply = json_reply({"error": message}, status, {"X-Error-Message": message})
+        elif found is None:
             hub.unhandled.append((self.command, url.path))
             reply = json_reply({"error": "no such route in FakeHub"}, 404)
         else:
-            handler, params = found
+            handler, params, _ = found
             req = Request(self.command, url.path, parse_qs(url.query), self.headers, body, params)
             reply = hub.handle(handler, req)
         self._send(reply)
@@ -244,14 +324,39 @@ class _Server(ThreadingHTTPServer):
 # --------------------------------------------------------------------------- the fake Hub
 
 
-class FakeHub:
-    """In-memory repos served over HTTP on 127.0.0.1 with an OS-assigned port."""
+@dataclass
+class _Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
 
-    def __init__(self) -> None:
+
+class FakeHub:
+    """In-memory repos served over HTTP on 127.0.0.1 with an OS-assigned port.
+
+    `tokens` maps bearer tokens to user names; `orgs` maps an organization to its members (who
+    may write there too). `lfs_chunk_size`, when set, makes LFS objects bigger than it go through
+    the multipart transfer (one PUT per chunk, then a completion POST) instead of a single PUT.
+    """
+
+    def __init__(
+        self,
+        tokens: Mapping[str, str] | None = None,
+        orgs: Mapping[str, Iterable[str]] | None = None,
+        lfs_chunk_size: int | None = None,
+    ) -> None:
         self.repos: dict[tuple[str, str], Repo] = {}
+        self.tokens = dict(tokens or {})
+        self.orgs = {org: set(members) for org, members in (orgs or {}).items()}
+        self.lfs_chunk_size = lfs_chunk_size
+        self.lfs_objects: dict[str, bytes] = {}  # sha256 -> bytes, for every repo (uploaded or seeded)
+        self._lfs_parts: dict[str, dict[int, bytes]] = {}  # multipart uploads in progress
         self.requests: list[tuple[str, str]] = []  # (method, path without query), in order
+        self.writes: list[tuple[str, str]] = []  # the subset that was part of a write (see route())
         self.unhandled: list[tuple[str, str]] = []  # the subset no route matched (answered 404)
         self.errors: list[str] = []  # handler crashes, answered 501
+        self._faults: list[_Fault] = []
         self._lock = threading.Lock()  # one request at a time touches the repo state
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -266,12 +371,59 @@ class FakeHub:
         branch: str = "main",
         deletions: Iterable[str] = (),
         message: str = "fake commit",
+        private: bool | None = None,
     ) -> str:
-        """Commit `files` (added or overwritten) on top of `branch`, creating the repo if needed."""
+        """Commit `files` (added or overwritten) on top of `branch`, creating the repo if needed.
+
+        A repo made here has no "initial commit" (unlike one made by add_repo or the create API).
+        """
         with self._lock:
             key = ("dataset", repo_id)
             repo = self.repos.setdefault(key, Repo("dataset", repo_id))
+            if private is not None:
+                repo.private = private
+            self.lfs_objects.update({hashlib.sha256(d).hexdigest(): d for p, d in files.items() if is_lfs(p, d)})
             return repo.commit(files, deletions, branch, message).sha
+
+    def add_repo(self, repo_id: str, repo_type: str = "dataset", *, private: bool = False, author: str = "fake") -> str:
+        """Create a repo as the Hub's create API does: one "initial commit" holding .gitattributes."""
+        with self._lock:
+            return self._create_repo(repo_type, repo_id, private, author).branches["main"]
+
+    def add_model_repo(self, repo_id: str, *, private: bool = False) -> str:
+        """A model repo (its own name space: a dataset of the same id is another repo)."""
+        return self.add_repo(repo_id, "model", private=private)
+
+    def _create_repo(self, repo_type: str, repo_id: str, private: bool, author: str) -> Repo:
+        repo = self.repos[(repo_type, repo_id)] = Repo(repo_type, repo_id, private)
+        repo.commit_snapshot({".gitattributes": GITATTRIBUTES}, "main", "initial commit", author=author)
+        return repo
+
+    def commits(self, repo_id: str, branch: str = "main", repo_type: str = "dataset") -> list[tuple[str, str]]:
+        """[(sha, summary), ...] of `branch`'s history, oldest first."""
+        repo = self.repos[(repo_type, repo_id)]
+        return [(c.sha, c.message) for c in reversed(repo.history(repo.branches[branch]))]
+
+    def fail_next(self, method: str, path_regex: str, status: int = 500, times: int = 1) -> None:
+        """Answer the next `times` requests whose method matches and whose path `re.search`es
+        `path_regex` with `status` (a JSON error), before any routing or auth."""
+        with self._lock:
+            self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, times))
+
+    @property
+    def faults_pending(self) -> int:
+        """How many injected answers are still waiting for a request."""
+        return sum(f.times for f in self._faults)
+
+    def take_fault(self, method: str, path: str) -> int | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.method == method and fault.pattern.search(path):
+                    fault.times -= 1
+                    if fault.times == 0:
+                        self._faults.remove(fault)
+                    return fault.status
+        return None
 
     def files(self, repo_id: str, revision: str = "main", repo_type: str = "dataset") -> dict:
         """The repo's content at `revision`: {path: bytes}."""
@@ -338,6 +490,7 @@ class FakeHub:
     def handle(self, handler: Handler, req: Request) -> Reply:
         try:
             with self._lock:
+                req.user = self.authenticate(req)
                 return handler(self, req)
         except HubError as err:
             headers = {"X-Error-Message": err.message, **err.headers}
@@ -349,12 +502,42 @@ class FakeHub:
             self.errors.append(f"{req.method} {req.path}: {err!r}")
             return json_reply({"error": repr(err)}, 501)
 
+    def authenticate(self, req: Request) -> str | None:
+        """The user behind the bearer token; no header means anonymous, a bad one is refused."""
+        header = req.headers.get("Authorization")
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or token.strip() not in self.tokens:
+            raise HubError(401, None, BAD_TOKEN)
+        return self.tokens[token.strip()]
+
+    def require_user(self, req: Request) -> str:
+        if req.user is None:
+            raise HubError(401, None, "You must be authenticated (Authorization: Bearer <token>) to do this")
+        return req.user
+
+    def can_write(self, user: str | None, namespace: str) -> bool:
+        return user is not None and (user == namespace or user in self.orgs.get(namespace, ()))
+
     def repo(self, req: Request) -> Repo:
-        repo_type = req.params["kind"].removesuffix("s")
+        repo_type = req.params.get("kind", "models").removesuffix("s")
         repo = self.repos.get((repo_type, req.params["repo"]))
-        if repo is None:
+        # A private repo is invisible to anyone but its owners, as on the Hub.
+        if repo is None or (repo.private and not self.can_write(req.user, repo.repo_id.split("/")[0])):
             raise HubError(404, "RepoNotFound", "Repository not found")
         return repo
+
+    def writable_repo(self, req: Request) -> Repo:
+        """The repo, for a request that changes it: a token (401), a visible repo (404), rights (403)."""
+        user = self.require_user(req)
+        repo = self.repo(req)
+        if not self.can_write(user, repo.repo_id.split("/")[0]):
+            raise HubError(403, None, f"{user} is not allowed to write to {repo.repo_id}")
+        return repo
+
+    def repo_url(self, repo: Repo) -> str:
+        return f"{self.endpoint}/{repo.url_prefix}{repo.repo_id}"
 
     def commit_at(self, req: Request) -> tuple[Repo, Commit]:
         repo = self.repo(req)
@@ -445,8 +628,8 @@ def repo_info_json(repo: Repo, commit: Commit) -> dict:
 # --------------------------------------------------------------------------- read routes
 
 
-@route("GET", rf"/api/{KIND}/{REPO}")
-@route("GET", rf"/api/{KIND}/{REPO}/revision/{REV}")
+@route("GET", rf"/api/{API_KIND}/{REPO}")
+@route("GET", rf"/api/{API_KIND}/{REPO}/revision/{REV}")
 def get_repo_info(hub: FakeHub, req: Request) -> Reply:
     repo, commit = hub.commit_at(req)
     info = repo_info_json(repo, commit)
@@ -456,7 +639,7 @@ def get_repo_info(hub: FakeHub, req: Request) -> Reply:
     return json_reply(info)
 
 
-@route("GET", rf"/api/{KIND}/{REPO}/tree/{REV}(?:/(?P<path>.+))?")
+@route("GET", rf"/api/{API_KIND}/{REPO}/tree/{REV}(?:/(?P<path>.+))?")
 def get_tree(hub: FakeHub, req: Request) -> Reply:
     repo, commit = hub.commit_at(req)
     base = req.params.get("path", "").strip("/")
@@ -476,7 +659,7 @@ def get_tree(hub: FakeHub, req: Request) -> Reply:
     return json_reply(sorted(entries, key=lambda e: (e["type"] == "file", e["path"])))
 
 
-@route("POST", rf"/api/{KIND}/{REPO}/paths-info/{REV}")
+@route("POST", rf"/api/{API_KIND}/{REPO}/paths-info/{REV}", write=False)
 def post_paths_info(hub: FakeHub, req: Request) -> Reply:
     repo, commit = hub.commit_at(req)
     form = req.form()
@@ -536,3 +719,262 @@ def ranged_reply(data: bytes, range_header: str | None, headers: dict) -> Reply:
 def resolve_url(endpoint: str, repo_id: str, revision: str, path: str) -> str:
     """The download URL a client builds, quoted the same way (handy in raw-HTTP tests)."""
     return f"{endpoint}/datasets/{repo_id}/resolve/{quote(revision, safe='')}/{quote(path)}"
+
+
+# --------------------------------------------------------------------------- auth and repo creation
+
+
+@route("GET", r"/api/whoami-v2")
+def get_whoami(hub: FakeHub, req: Request) -> Reply:
+    user = hub.require_user(req)
+    orgs = [{"type": "org", "name": org} for org, members in sorted(hub.orgs.items()) if user in members]
+    return json_reply(
+        {
+            "type": "user",
+            "id": hashlib.sha1(user.encode()).hexdigest()[:24],
+            "name": user,
+            "fullname": user,
+            "orgs": orgs,
+            "auth": {"type": "access_token", "accessToken": {"displayName": "fakehub", "role": "write"}},
+        }
+    )
+
+
+@route("POST", r"/api/repos/create")
+def post_create_repo(hub: FakeHub, req: Request) -> Reply:
+    user = hub.require_user(req)
+    body = req.json()
+    name, namespace, repo_type = body.get("name"), body.get("organization") or user, body.get("type") or "model"
+    if not isinstance(name, str) or not re.fullmatch(r"[\w.-]{1,96}", name):
+        raise HubError(400, None, f"Invalid repo name {name!r}")
+    if repo_type not in ("dataset", "model"):
+        raise HubError(400, None, f"FakeHub does not serve {repo_type} repos")
+    if not hub.can_write(user, namespace):
+        raise HubError(403, None, f"You don't have the rights to create a {repo_type} under the namespace {namespace}")
+    repo_id = f"{namespace}/{name}"
+    if (existing := hub.repos.get((repo_type, repo_id))) is not None:
+        # `url` in the body is what create_repo(exist_ok=True) returns.
+        error = f"You already created this {repo_type} repo"
+        return json_reply({"error": error, "url": hub.repo_url(existing)}, 409, {"X-Error-Message": error})
+    private = body.get("private") is True or body.get("visibility") == "private"
+    repo = hub._create_repo(repo_type, repo_id, private, user)
+    return json_reply({"url": hub.repo_url(repo), "name": repo_id, "id": repo_id})
+
+
+# --------------------------------------------------------------------------- card validation
+
+
+@route("POST", r"/api/validate-yaml", write=False)
+def post_validate_yaml(hub: FakeHub, req: Request) -> Reply:
+    content = req.json().get("content")
+    if not isinstance(content, str):
+        raise HubError(400, None, "`content` must be a string")
+    errors, warnings = check_card_yaml(content)
+    body = {"errors": [{"message": m} for m in errors], "warnings": [{"message": m} for m in warnings]}
+    if errors:
+        body["error"] = "\n".join(errors)
+    return json_reply(body, 400 if errors else 200)
+
+
+def check_card_yaml(content: str) -> tuple[list[str], list[str]]:
+    """A light version of the Hub's check: the YAML parses to a mapping, and `configs` is well formed."""
+    match = re.match(r"---\s*\n(.*?)\n---\s*(\n|$)", content, re.DOTALL)
+    if match is None:
+        return [], ["empty or missing yaml metadata in repo card"]
+    if yaml is None:  # pragma: no cover
+        return [], []
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as err:
+        return [f"Invalid YAML in the card metadata: {err}"], []
+    if data is None:
+        return [], ["empty or missing yaml metadata in repo card"]
+    if not isinstance(data, dict):
+        return ["The card metadata must be a YAML mapping"], []
+    return _check_configs(data.get("configs")), []
+
+
+def _check_configs(configs: object) -> list[str]:
+    if configs is None:
+        return []
+    if not isinstance(configs, list):
+        return ['"configs" must be a list']
+    errors, names = [], []
+    for i, config in enumerate(configs):
+        if not isinstance(config, dict) or not isinstance(config.get("config_name"), str):
+            errors.append(f'"configs[{i}]" must be a mapping with a string "config_name"')
+            continue
+        names.append(config["config_name"])
+        files = config.get("data_files")
+        entries = files if isinstance(files, list) else [files]
+        if files is not None and not all(isinstance(e, str) or _is_split_entry(e) for e in entries):
+            errors.append(f'"configs[{i}].data_files" must be paths or {{split, path}} mappings')
+    errors += [f'config_name "{n}" is used more than once' for n in sorted({n for n in names if names.count(n) > 1})]
+    return errors
+
+
+def _is_split_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, dict) and isinstance(entry.get("split"), str) and isinstance(entry.get("path"), (str, list))
+    )
+
+
+# --------------------------------------------------------------------------- uploads: preupload and git-LFS
+
+
+@route("POST", rf"/api/{API_KIND}/{REPO}/preupload/{REV}")
+def post_preupload(hub: FakeHub, req: Request) -> Reply:
+    hub.writable_repo(req)
+    _, commit = hub.commit_at(req)
+    answers = []
+    for item in req.json().get("files", []):
+        path, size = item["path"], item["size"]
+        answer = {"path": path, "uploadMode": "lfs" if is_lfs_size(path, size) else "regular", "shouldIgnore": False}
+        if path in commit.files:  # lets the client drop unchanged files from the commit
+            answer["oid"] = content_oid(path, commit.files[path])
+        answers.append(answer)
+    return json_reply({"files": answers})
+
+
+def lfs_reply(data: object) -> Reply:
+    return json_reply(data, headers={"Content-Type": "application/vnd.git-lfs+json"})
+
+
+@route("POST", rf"{LFS_API}/batch")
+def post_lfs_batch(hub: FakeHub, req: Request) -> Reply:
+    repo = hub.writable_repo(req)
+    body = req.json()
+    if body.get("operation") != "upload":
+        raise HubError(400, None, "FakeHub only serves LFS uploads")
+    verify = {"href": f"{hub.repo_url(repo)}.git/info/lfs/objects/verify"}
+    objects = [lfs_batch_object(hub, obj, verify) for obj in body.get("objects", [])]
+    return lfs_reply({"transfer": "basic", "objects": objects, "hash_algo": "sha256"})
+
+
+def lfs_batch_object(hub: FakeHub, obj: dict, verify: dict) -> dict:
+    oid, size = obj.get("oid"), obj.get("size")
+    if not (isinstance(oid, str) and re.fullmatch(r"[0-9a-f]{64}", oid) and isinstance(size, int) and size >= 0):
+        return {"oid": str(oid), "size": size if isinstance(size, int) else 0, "error": {"code": 422, "message": "bad"}}
+    if oid in hub.lfs_objects:
+        return {"oid": oid, "size": size}  # no actions: already stored, nothing to upload
+    upload: dict = {"href": f"{hub.endpoint}/fake-lfs/{oid}"}
+    if hub.lfs_chunk_size and size > hub.lfs_chunk_size:
+        parts = ceil(size / hub.lfs_chunk_size)
+        upload["header"] = {"chunk_size": str(hub.lfs_chunk_size)}
+        upload["header"].update({str(n): f"{upload['href']}/part/{n}" for n in range(1, parts + 1)})
+    return {"oid": oid, "size": size, "authenticated": True, "actions": {"upload": upload, "verify": verify}}
+
+
+def store_lfs(hub: FakeHub, oid: str, data: bytes) -> None:
+    if hashlib.sha256(data).hexdigest() != oid:
+        raise HubError(400, None, f"The uploaded content does not hash to {oid}")
+    hub.lfs_objects[oid] = data
+
+
+def etag(data: bytes) -> dict[str, str]:
+    return {"ETag": f'"{hashlib.md5(data).hexdigest()}"'}
+
+
+@route("PUT", LFS_STORE)
+def put_lfs_object(hub: FakeHub, req: Request) -> Reply:
+    store_lfs(hub, req.params["oid"], req.body)
+    return Reply(200, b"", etag(req.body))
+
+
+@route("PUT", rf"{LFS_STORE}/part/(?P<part>[1-9][0-9]*)")
+def put_lfs_part(hub: FakeHub, req: Request) -> Reply:
+    hub._lfs_parts.setdefault(req.params["oid"], {})[int(req.params["part"])] = req.body
+    return Reply(200, b"", etag(req.body))
+
+
+@route("POST", LFS_STORE)
+def post_lfs_multipart_done(hub: FakeHub, req: Request) -> Reply:
+    oid, stored = req.params["oid"], hub._lfs_parts.get(req.params["oid"], {})
+    parts = sorted(req.json().get("parts", []), key=lambda p: p["partNumber"])
+    if [p["partNumber"] for p in parts] != sorted(stored) or any(
+        etag(stored[p["partNumber"]])["ETag"] != p["etag"] for p in parts
+    ):
+        raise HubError(400, None, "The parts listed do not match the parts uploaded")
+    store_lfs(hub, oid, b"".join(stored[p["partNumber"]] for p in parts))
+    del hub._lfs_parts[oid]
+    return lfs_reply({})
+
+
+@route("POST", rf"{LFS_API}/verify")
+def post_lfs_verify(hub: FakeHub, req: Request) -> Reply:
+    hub.writable_repo(req)
+    body = req.json()
+    data = hub.lfs_objects.get(body.get("oid"))
+    if data is None or len(data) != body.get("size"):
+        raise HubError(404, None, f"LFS object {body.get('oid')} of size {body.get('size')} was not uploaded")
+    return lfs_reply({"success": True})
+
+
+# --------------------------------------------------------------------------- commits
+
+
+@route("POST", rf"/api/{API_KIND}/{REPO}/commit/{REV}")
+def post_commit(hub: FakeHub, req: Request) -> Reply:
+    repo = hub.writable_repo(req)
+    branch = req.params["rev"]
+    if req.flag("create_pr"):
+        raise HubError(400, None, "FakeHub does not open pull requests")
+    if branch not in repo.branches:  # a commit goes on a branch, never on a sha
+        raise HubError(404, "RevisionNotFound", "Invalid rev id")
+    try:
+        lines = [json.loads(line) for line in req.body.splitlines() if line.strip()]
+    except ValueError as err:
+        raise HubError(400, None, f"Invalid NDJSON: {err}") from err
+    if not lines or lines[0].get("key") != "header" or not str(lines[0]["value"].get("summary", "")).strip():
+        raise HubError(400, None, "The first line must be a header with a non-empty summary")
+    header, head = lines[0]["value"], repo.branches[branch]
+    parent = header.get("parentCommit")
+    if parent and not head.startswith(str(parent).lower()):
+        raise HubError(412, None, "A commit has happened since. Please refresh and try again.")
+    files = dict(repo.commits[head].files)
+    for line in lines[1:]:
+        apply_operation(hub, files, line.get("key"), line.get("value") or {})
+    commit = repo.commit_snapshot(files, branch, header["summary"], header.get("description") or "", req.user)
+    url = f"{hub.repo_url(repo)}/commit/{commit.sha}"
+    return json_reply({"success": True, "commitOid": commit.sha, "commitUrl": url, "pullRequestUrl": None})
+
+
+def apply_operation(hub: FakeHub, files: dict[str, bytes], key: str | None, value: dict) -> None:
+    path = value.get("path")
+    if not isinstance(path, str) or not path or path.startswith("/") or ".." in path.split("/"):
+        raise HubError(400, None, f"Invalid path {path!r} in a {key} operation")
+    if key == "file":
+        content = value.get("content", "")
+        files[path] = base64.b64decode(content) if value.get("encoding") == "base64" else content.encode()
+    elif key == "lfsFile":
+        data = hub.lfs_objects.get(value.get("oid"))
+        if data is None or value.get("size", len(data)) != len(data):
+            raise HubError(
+                400,
+                None,
+                f"Your push was rejected because an LFS pointer pointed to a file that does not exist: {path}",
+            )
+        files[path] = data
+    elif key == "deletedFile":
+        if files.pop(path, None) is None:
+            raise HubError(404, "EntryNotFound", f"A file with this name doesn't exist: {path}")
+    elif key == "deletedFolder":
+        inside = [p for p in files if p.startswith(path.rstrip("/") + "/")]
+        if not inside:
+            raise HubError(404, "EntryNotFound", f"A folder with this name doesn't exist: {path}")
+        for p in inside:
+            del files[p]
+    else:
+        raise HubError(400, None, f"Unknown commit operation {key!r}")
+
+
+@route("GET", rf"/api/{API_KIND}/{REPO}/commits/{REV}")
+def get_commits(hub: FakeHub, req: Request) -> Reply:
+    repo, commit = hub.commit_at(req)
+    history = repo.history(commit.sha)
+    return json_reply(
+        [
+            {"id": c.sha, "title": c.message, "message": c.description, "date": c.date, "authors": [{"user": c.author}]}
+            for c in history
+        ]
+    )

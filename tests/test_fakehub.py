@@ -263,8 +263,8 @@ def test_paths_info_skips_unknown_paths(hub, v1):
 
 
 def test_unknown_route_is_logged_and_answered_404(hub):
-    assert http("GET", f"{hub.endpoint}/api/whoami-v2")[0] == 404
-    assert hub.unhandled == [("GET", "/api/whoami-v2")]
+    assert http("GET", f"{hub.endpoint}/api/spaces/org/app")[0] == 404
+    assert hub.unhandled == [("GET", "/api/spaces/org/app")]
     assert hub.requests == hub.unhandled
 
 

@@ -153,3 +153,20 @@ def test_save_to_disk_folder_and_trl_columns(tmp_path):
     report = build(load_recipe(overrides={"source.path": str(tmp_path / "saved")}), tmp_path / "out")
     assert report["rows_kept"] == 5
     assert report["source"]["columns"]["chosen_rating"] == "score_chosen"
+
+
+@pytest.mark.parametrize("fmt", ["chatml", "conversational"])
+def test_card_features_are_what_datasets_would_write(tmp_path, fmt):
+    import pyarrow.parquet as pq
+    from datasets import Features
+    from huggingface_hub.repocard import metadata_load
+
+    build_from(tmp_path, rows_with_defects(), **{"render.format": fmt})
+    infos = {info["config_name"]: info for info in metadata_load(tmp_path / "out/README.md")["dataset_info"]}
+    for config, path in [
+        ("default", "data/train-00000-of-00001.parquet"),
+        ("dropped", "dropped/dropped-00000-of-00001.parquet"),
+    ]:
+        expected = Features.from_arrow_schema(pq.read_schema(tmp_path / "out" / path))._to_yaml_list()
+        assert infos[config]["features"] == expected
+    assert {s["name"]: s["num_examples"] for s in infos["default"]["splits"]} == {"train": 36, "test": 4}
