@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import polars as pl
@@ -9,7 +10,6 @@ import polars as pl
 # `\s\s+|[^\S ]` replaces the same characters as `\s+` but leaves single spaces alone, which makes
 # the replacement several times faster on long texts (shared/notes/perf.md).
 _WHITESPACE_RUNS = r"\s\s+|[^\S ]"
-_NON_ASCII = r"[^\x00-\x7F]"
 
 KEY_COLUMNS = {"system": "system_key", "prompt": "prompt_key", "chosen": "chosen_key", "rejected": "rejected_key"}
 
@@ -23,10 +23,10 @@ def normalize_series(texts: pl.Series) -> pl.Series:
 
 
 def _nfc(texts: pl.Series) -> pl.Series:
-    # ASCII text is already NFC, and CPython's normalize returns at once for text that passes its quick
-    # check, so only the rare non-NFC rows are rewritten. polars' str.normalize re-encodes every row and
+    # Only rows holding a character outside ASCII and the NFC-stable characters below U+3000 (×, ², π,
+    # ≤, ...) can change; CPython normalizes those few. polars' str.normalize re-encodes every row and
     # took ~60% of a 100k-row build.
-    candidates = texts.str.contains(_NON_ASCII).fill_null(False).arg_true()
+    candidates = texts.str.contains(_unstable_characters()).fill_null(False).arg_true()
     rows, values = [], []
     for row, text in zip(candidates.to_list(), texts.gather(candidates).to_list(), strict=True):
         normal = unicodedata.normalize("NFC", text)
@@ -38,13 +38,51 @@ def _nfc(texts: pl.Series) -> pl.Series:
     return texts.clone().scatter(rows, pl.Series(values, dtype=pl.String))
 
 
-def _collapse_whitespace(texts: pl.Series) -> pl.Series:
+@functools.cache
+def _unstable_characters() -> str:
+    """A regex class of every character that NFC might change or combine with what precedes it."""
+    seconds = _composition_seconds()
+    stable = [c for c in range(0x80, 0x3000) if _nfc_stable(c, seconds)]
+    return "[^\\x00-\\x7F" + "".join(_class_range(a, b) for a, b in _runs(stable)) + "]"
+
+
+def _composition_seconds() -> set[int]:
+    """Characters that come second in a canonical pair: NFC may merge them into the character before."""
+    seconds = set(range(0x1161, 0x1176)) | set(range(0x11A8, 0x11C3))  # Hangul jamo, composed by rule
+    for code in range(0x3000):
+        parts = unicodedata.decomposition(chr(code)).split()
+        if len(parts) == 2 and not parts[0].startswith("<"):
+            seconds.add(int(parts[1], 16))
+    return seconds
+
+
+def _nfc_stable(code: int, seconds: set[int]) -> bool:
+    char = chr(code)
+    return unicodedata.combining(char) == 0 and unicodedata.is_normalized("NFC", char) and code not in seconds
+
+
+def _runs(codes: list[int]) -> list[tuple[int, int]]:
+    runs: list[tuple[int, int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    return runs
+
+
+def _class_range(first: int, last: int) -> str:
+    return f"\\x{{{first:04X}}}-\\x{{{last:04X}}}" if last > first else f"\\x{{{first:04X}}}"
+
+
+def _collapse_whitespace(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
     return texts.str.replace_all(_WHITESPACE_RUNS, " ").str.strip_chars()
 
 
 def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the normalised key columns the preference, dedup and split steps compare."""
-    return frame.with_columns(normalize_series(frame[text]).alias(key) for text, key in KEY_COLUMNS.items())
+    composed = frame.with_columns(_nfc(frame[text]).alias(key) for text, key in KEY_COLUMNS.items())
+    return composed.with_columns(_collapse_whitespace(pl.col(key)) for key in KEY_COLUMNS.values())  # in parallel
 
 
 def normalize_text(text: str) -> str:
