@@ -978,3 +978,17 @@ def get_commits(hub: FakeHub, req: Request) -> Reply:
             for c in history
         ]
     )
+
+
+@route("POST", rf"/api/{API_KIND}/{REPO}/branch/{REV}")
+def post_branch(hub: FakeHub, req: Request) -> Reply:
+    """create_branch: a new branch at `startingPoint` (default: main's head); 409 if it exists."""
+    repo = hub.writable_repo(req)
+    branch = req.params["rev"]
+    if branch in repo.branches:
+        raise HubError(409, None, f"Reference already exists: refs/heads/{branch}")
+    start = repo.resolve(req.json().get("startingPoint") or "main")
+    if start is None:
+        raise HubError(404, "RevisionNotFound", "Invalid rev id")
+    repo.branches[branch] = start.sha
+    return json_reply({})

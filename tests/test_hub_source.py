@@ -8,14 +8,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import polars as pl
 import pytest
-from conftest import distinct_pairs, pair
+from conftest import closed_endpoint, distinct_pairs, pair
 from fakehub import FakeHub
 
 REPO_ID = "argilla/distilabel-math-preference-dpo"
@@ -101,11 +100,8 @@ def test_unknown_dataset_and_revision_are_clear_errors(hub, tmp_path):
 
 
 def test_unreachable_hub_fails_fast_and_names_the_way_out(tmp_path):
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env |= {"HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HOME": str(tmp_path / "home")}
+    env |= {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(tmp_path / "home")}
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "report.json").write_text("{}")  # a previous build that must survive
     started = time.monotonic()
