@@ -141,6 +141,68 @@ def _plan_table(plan):
     return table
 
 
+TRAIN_EXAMPLES = """
+**Examples**
+
+`curate train` : LoRA DPO of OpenHermes-2.5-Mistral-7B on ./curated, one GPU
+
+`curate train curated --gpus 8 --method full --distributed zero3` : all weights, 8 GPUs, DeepSpeed ZeRO-3
+
+`curate train alice/math-dpo --backend hf-jobs --push-to alice/openhermes-dpo-math` : on Hugging Face Jobs
+
+`curate train curated --model ./tiny --device cpu --max-steps 20` : a CPU smoke run of a tiny model
+
+`curate train --dry-run` : print the resolved config and the exact command or job spec; start nothing
+"""
+
+
+@app.command(epilog=TRAIN_EXAMPLES)
+def train(
+    data: Annotated[str | None, typer.Argument(help="Build folder or Hub dataset repo.", show_default=False)] = None,
+    recipe: Annotated[Path | None, typer.Option("--recipe", "-r", help="Training recipe YAML.")] = None,
+    model: Annotated[str | None, typer.Option(help="Base model: Hub id or local folder.")] = None,
+    output_dir: Annotated[str | None, typer.Option("--output-dir", "-o", help="Where results go.")] = None,
+    method: Annotated[str | None, typer.Option(help="lora | full | qlora")] = None,
+    backend: Annotated[str | None, typer.Option(help="local | hf-jobs")] = None,
+    device: Annotated[str | None, typer.Option(help="cuda | cpu (cpu: smoke runs)")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs per machine (> 1: accelerate launch).")] = None,
+    num_machines: Annotated[int | None, typer.Option(help="Machines in a multi-node run.")] = None,
+    machine_rank: Annotated[int | None, typer.Option(help="This machine's rank.")] = None,
+    main_ip: Annotated[str | None, typer.Option(help="Address of machine rank 0.")] = None,
+    distributed: Annotated[str | None, typer.Option(help="zero3 | fsdp")] = None,
+    max_length: Annotated[int | None, typer.Option(help="Longest pair in tokens (default: sized from data).")] = None,
+    drop_long: Annotated[bool, typer.Option(help="Drop pairs over max_length instead of stopping.")] = False,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after N steps.")] = None,
+    learning_rate: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    beta: Annotated[float | None, typer.Option(help="DPO beta.")] = None,
+    flavor: Annotated[str | None, typer.Option(help="HF Jobs hardware flavor.")] = None,
+    timeout: Annotated[str | None, typer.Option(help="HF Jobs timeout, e.g. 6h.")] = None,
+    push_to: Annotated[str | None, typer.Option(help="HF Jobs: model repo to push the result to.")] = None,
+    token: Annotated[str | None, typer.Option(help="Hub token for HF Jobs (default: HF_TOKEN / login).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Any recipe key: --set lora.r=64")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the resolved config and command; start nothing.")] = False,
+    show_recipe: Annotated[bool, typer.Option(help="Print the documented default training recipe.")] = False,
+) -> None:
+    """Train with TRL's DPOTrainer on curated splits: one GPU, several (accelerate), or Hugging Face Jobs."""
+    flags = {
+        "data": data, "model": model, "output_dir": output_dir, "method": method, "backend": backend,
+        "device": device, "gpus": gpus, "num_machines": num_machines, "machine_rank": machine_rank,
+        "main_ip": main_ip, "distributed": distributed, "max_length": max_length,
+        "drop_long": drop_long or None, "max_steps": max_steps, "learning_rate": learning_rate, "beta": beta,
+        "hf_jobs.flavor": flavor, "hf_jobs.timeout": timeout, "hf_jobs.push_to": push_to,
+    }  # fmt: skip
+    with _errors():
+        from curate.train import cli_flow
+        from curate.train.config import DEFAULT_TRAIN_RECIPE, load_train_recipe
+
+        if show_recipe:
+            print(DEFAULT_TRAIN_RECIPE.read_text(encoding="utf-8"), end="")
+            return
+        overrides = {k: v for k, v in flags.items() if v is not None} | cli_flow.parse_sets(set_ or [])
+        resolved = load_train_recipe(recipe, overrides)
+        cli_flow.run(resolved, out_console, err_console, token=token, dry_run=dry_run)
+
+
 _STAGES = {
     "load": "loading the source",
     "validate": "validating rows",
@@ -173,9 +235,11 @@ class _errors:
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
         if isinstance(error, CurateError):
-            err_console.print(f"[bold red]Error:[/bold red] {error.message}", highlight=False, markup=True)
+            from rich.markup import escape
+
+            err_console.print(f"[bold red]Error:[/bold red] {escape(error.message)}", highlight=False)
             if error.hint:
-                err_console.print(f"[bold]Hint:[/bold] {error.hint}", highlight=False)
+                err_console.print(f"[bold]Hint:[/bold] {escape(error.hint)}", highlight=False)
             raise typer.Exit(error.exit_code)
         if isinstance(error, KeyboardInterrupt):
             err_console.print("Interrupted; the previous output is untouched.")

@@ -48,3 +48,15 @@ class AuthError(CurateError):
     """No token, or the Hub refused it."""
 
     exit_code = 6
+
+
+class DependencyError(CurateError):
+    """An optional package the command needs is not installed."""
+
+    exit_code = 7
+
+
+class DeviceError(CurateError):
+    """The hardware the run asks for is not there."""
+
+    exit_code = 8

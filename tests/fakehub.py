@@ -351,6 +351,7 @@ class FakeHub:
         self.orgs = {org: set(members) for org, members in (orgs or {}).items()}
         self.lfs_chunk_size = lfs_chunk_size
         self.lfs_objects: dict[str, bytes] = {}  # sha256 -> bytes, for every repo (uploaded or seeded)
+        self.jobs: list[dict] = []  # every job spec submitted, with the Authorization header it came with
         self._lfs_parts: dict[str, dict[int, bytes]] = {}  # multipart uploads in progress
         self.requests: list[tuple[str, str]] = []  # (method, path without query), in order
         self.writes: list[tuple[str, str]] = []  # the subset that was part of a write (see route())
@@ -678,6 +679,7 @@ def post_paths_info(hub: FakeHub, req: Request) -> Reply:
 
 
 @route(("GET", "HEAD"), rf"/{KIND}/{REPO}/resolve/{REV}/(?P<path>.+)")
+@route(("GET", "HEAD"), rf"/{REPO}/resolve/{REV}/(?P<path>.+)")  # model repos have no prefix
 def resolve_file(hub: FakeHub, req: Request) -> Reply:
     _, commit = hub.commit_at(req)
     # X-Repo-Commit on the 404 too: the client caches the absence under that commit.
@@ -992,3 +994,32 @@ def post_branch(hub: FakeHub, req: Request) -> Reply:
         raise HubError(404, "RevisionNotFound", "Invalid rev id")
     repo.branches[branch] = start.sha
     return json_reply({})
+
+
+@route("POST", r"/api/jobs/(?P<namespace>[\w.-]+)")
+def post_job(hub: FakeHub, req: Request) -> Reply:
+    """run_job / run_uv_job: the spec is recorded (hub.jobs) and the job stays SCHEDULING; nothing runs."""
+    user = hub.require_user(req)
+    namespace = req.params["namespace"]
+    if not hub.can_write(user, namespace):
+        raise HubError(403, None, f"{user} cannot run jobs under {namespace}")
+    spec = req.json()
+    job_id = hashlib.sha1(json.dumps(spec, sort_keys=True).encode() + str(len(hub.jobs)).encode()).hexdigest()[:24]
+    hub.jobs.append(
+        {"id": job_id, "namespace": namespace, "spec": spec, "authorization": req.headers.get("Authorization")}
+    )
+    owner = {"id": f"id-{namespace}", "name": namespace, "type": "user"}
+    info = {
+        "id": job_id,
+        "createdAt": _now(),
+        "dockerImage": spec.get("dockerImage"),
+        "command": spec.get("command"),
+        "arguments": spec.get("arguments"),
+        "environment": spec.get("environment"),
+        "secrets": sorted(spec.get("secrets") or {}),  # the Hub echoes secret names only
+        "flavor": spec.get("flavor"),
+        "labels": spec.get("labels"),
+        "status": {"stage": "SCHEDULING", "message": None},
+        "owner": owner,
+    }
+    return json_reply(info)

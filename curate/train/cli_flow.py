@@ -1,0 +1,112 @@
+"""What `curate train` shows: the preflight, then the dry-run plan, the job, or the run's final metrics."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from typing import Any
+
+from curate.errors import ConfigError
+from curate.train.config import TrainRecipe
+from curate.train.launch import (
+    RUN_SCRIPT,
+    SPEC_FILE,
+    accelerate_command,
+    build_spec,
+    job_request,
+    printable_request,
+    run_local,
+    submit_job,
+    uses_accelerate,
+)
+from curate.train.preflight import PreflightReport, preflight
+
+
+def parse_sets(pairs: list[str]) -> dict[str, Any]:
+    """`--set lora.r=64` pairs; values are read as YAML (numbers, booleans, lists)."""
+    import yaml
+
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {pair!r}: expected key=value")
+        parsed[key.strip()] = yaml.safe_load(value)
+    return parsed
+
+
+def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None:
+    with err.status("checking data, tokenizer and lengths"):
+        checked = preflight(recipe, check_device=not dry_run)
+    err.print(preflight_table(checked))
+    spec = build_spec(recipe, checked)
+    if recipe.backend == "hf-jobs":
+        _run_job(recipe, spec, out, token, dry_run)
+    elif dry_run:
+        _show_plan(recipe, out, {"command": local_command(recipe)})
+    else:
+        from curate.train.progress import rich_progress
+
+        final = run_local(spec, progress=None if uses_accelerate(recipe) else rich_progress(err))
+        out.print(metrics_table(final))
+        out.print(f"Wrote [bold]{recipe.output_dir}[/bold] (model, tokenizer, metrics.jsonl, README.md)")
+
+
+def local_command(recipe: TrainRecipe) -> str:
+    spec_path = f"{recipe.output_dir}/{SPEC_FILE}"
+    if uses_accelerate(recipe):
+        return shlex.join(accelerate_command(recipe, spec_path))
+    return shlex.join([sys.executable, str(RUN_SCRIPT), spec_path]) + "  (run in this process)"
+
+
+def _run_job(recipe: TrainRecipe, spec: dict, out, token: str | None, dry_run: bool) -> None:
+    from curate.push import _resolve_token
+
+    request = job_request(recipe, spec, "<dry run>" if dry_run else _resolve_token(token))
+    if dry_run:
+        _show_plan(recipe, out, {"job": printable_request(request)})
+        return
+    job_id, url = submit_job(request)
+    out.print(f"Started Hugging Face Job [bold]{job_id}[/bold]; results go to {recipe.hf_jobs.push_to}")
+    print(url)
+
+
+def _show_plan(recipe: TrainRecipe, out, plan: dict) -> None:
+    import yaml
+
+    out.print("[bold]Resolved training recipe[/bold]")
+    print(yaml.safe_dump(recipe.dump(), sort_keys=False), end="")
+    out.print("[bold]Would run (dry run: nothing started)[/bold]")
+    print(plan["command"] if "command" in plan else json.dumps(plan["job"], indent=2))
+
+
+def preflight_table(checked: PreflightReport):
+    from rich.table import Table
+
+    table = Table(title="preflight", show_header=False)
+    where = checked.data.get("revision") or checked.data.get("report_sha256") or ""
+    table.add_row("data", f"{checked.data['path']} {where[:12]}")
+    for split, rows in checked.rows.items():
+        dropped = checked.too_long.get(split, 0)
+        table.add_row(f"{split} pairs", f"{rows:,}" + (f" ({dropped:,} over max_length, dropped)" if dropped else ""))
+    table.add_row("max_length", f"{checked.max_length} tokens (longest pair {checked.longest})")
+    return table
+
+
+def metrics_table(final: dict[str, float]):
+    from rich.table import Table
+
+    table = Table(title="final evaluation (test split)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in (
+        "eval_loss",
+        "eval_rewards/accuracies",
+        "eval_rewards/margins",
+        "eval_rewards/chosen",
+        "eval_rewards/rejected",
+    ):
+        if key in final:
+            table.add_row(key, f"{final[key]:.4f}")
+    return table

@@ -1,0 +1,169 @@
+"""Checks that run before any GPU time is spent: packages, device, data, tokenizer, token lengths."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.errors import DependencyError, DeviceError, HubError, InputError
+from curate.train.config import TrainRecipe
+
+TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate")
+PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected")
+CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
+
+
+@dataclass
+class PreflightReport:
+    data: dict[str, Any]  # kind, path, revision (Hub sha) or report_sha256 (local build)
+    rows: dict[str, int]
+    max_length: int
+    longest: int
+    too_long: dict[str, int] = field(default_factory=dict)  # per split, dropped before training when allowed
+
+
+def preflight(recipe: TrainRecipe, check_device: bool = True) -> PreflightReport:
+    """Fail fast, with one clear error each, on everything that would otherwise fail on the GPU."""
+    require_packages(recipe)
+    if check_device and recipe.backend == "local":
+        require_device(recipe)
+    if recipe.backend == "hf-jobs" and Path(recipe.model).exists():
+        raise InputError(
+            f"--model {recipe.model} is a local folder; a Hugging Face Job can only load models from the Hub",
+            hint="Pass a Hub model id.",
+        )
+    data = locate_data(recipe)
+    splits = load_preference_splits(data)
+    tokenizer = load_tokenizer(recipe)
+    check_chat_tokens(tokenizer, splits["train"], recipe.model)
+    return size_check(recipe, data, splits, tokenizer)
+
+
+def require_packages(recipe: TrainRecipe) -> None:
+    import importlib.util
+
+    needed = [*TRAIN_PACKAGES, *(["bitsandbytes"] if recipe.method == "qlora" else [])]
+    if recipe.backend == "local" and recipe.gpus * recipe.num_machines > 1 and recipe.distributed == "zero3":
+        needed.append("deepspeed")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DependencyError(
+            f"training packages not installed: {', '.join(missing)}",
+            hint="pip install 'curate[train]'"
+            + "".join(f" {n}" for n in missing if n in ("bitsandbytes", "deepspeed")),
+        )
+
+
+def require_device(recipe: TrainRecipe) -> None:
+    if recipe.device != "cuda":
+        return
+    import torch
+
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if available == 0:
+        raise DeviceError(
+            "no CUDA device on this machine",
+            hint="Use --backend hf-jobs to train on Hugging Face's GPUs, or --device cpu for a tiny model's smoke run.",
+        )
+    if recipe.gpus > available:
+        raise DeviceError(f"--gpus {recipe.gpus} but this machine has {available} CUDA device(s)")
+
+
+def locate_data(recipe: TrainRecipe) -> dict[str, Any]:
+    """A local build folder (with its report hash) or a Hub dataset pinned to a commit sha."""
+    folder = Path(recipe.data)
+    if folder.is_dir():
+        if recipe.backend == "hf-jobs":
+            raise InputError(
+                f"{folder} is a local folder; a Hugging Face Job can only read data from the Hub",
+                hint=f"Publish it first: curate push {folder} --repo user/name, then train on user/name.",
+            )
+        report = folder / "report.json"
+        digest = hashlib.sha256(report.read_bytes()).hexdigest() if report.is_file() else None
+        return {"kind": "local", "path": str(folder.resolve()), "report_sha256": digest}
+    if folder.exists() or recipe.data.count("/") != 1:
+        raise InputError(f"{recipe.data} is neither a build folder nor a Hub dataset id (user/name)")
+    return {"kind": "hub", "path": recipe.data, "revision": _resolve_dataset_sha(recipe.data, recipe.data_revision)}
+
+
+def _resolve_dataset_sha(repo_id: str, revision: str | None) -> str:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
+
+    try:
+        return HfApi().dataset_info(repo_id, revision=revision, timeout=15).sha
+    except RepositoryNotFoundError:
+        raise HubError(f"dataset {repo_id} not found on the Hub (or it is private)") from None
+    except RevisionNotFoundError:
+        raise HubError(f"revision not found: {repo_id}@{revision}") from None
+    except (HfHubHTTPError, OSError) as err:
+        raise HubError(f"cannot reach the Hub for {repo_id} ({err})", hint="Train on a local build folder.") from None
+
+
+def load_preference_splits(data: dict[str, Any]) -> dict[str, Any]:
+    from datasets import load_dataset
+
+    try:
+        loaded = load_dataset(data["path"], revision=data.get("revision"))
+    except Exception as err:  # datasets raises many kinds; all mean "cannot read this as a dataset"
+        raise InputError(f"cannot load {data['path']} as a dataset: {err}") from None
+    if "train" not in loaded:
+        raise InputError(f"{data['path']} has no train split (found {sorted(loaded)})")
+    for name, split in loaded.items():
+        missing = [c for c in PREFERENCE_COLUMNS if c not in split.column_names]
+        if missing:
+            raise InputError(
+                f"{data['path']} split {name} is not a preference dataset: "
+                f"missing {missing}, found {split.column_names}",
+                hint="Train on the output of `curate build` (or any TRL prompt/chosen/rejected dataset).",
+            )
+    return {name: loaded[name] for name in ("train", "test") if name in loaded}
+
+
+def load_tokenizer(recipe: TrainRecipe):
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(recipe.model, revision=recipe.model_revision)
+    except OSError as err:
+        raise HubError(
+            f"cannot load the tokenizer of {recipe.model}: {str(err).splitlines()[0]}",
+            hint="Check the model id, or pass a local model folder with --model.",
+        ) from None
+
+
+def check_chat_tokens(tokenizer, train, model: str) -> None:
+    """ChatML strings need `<|im_start|>` and `<|im_end|>` to be single tokens of this tokenizer."""
+    first = train[0]["prompt"] if len(train) else ""
+    if isinstance(first, list):
+        if not tokenizer.chat_template:
+            raise InputError(f"the data is conversational but the tokenizer of {model} has no chat template")
+        return
+    used = [token for token in CHATML_TOKENS if any(token in text for text in train[:50]["prompt"])]
+    broken = [token for token in used if len(tokenizer.encode(token, add_special_tokens=False)) != 1]
+    if broken:
+        raise InputError(
+            f"the tokenizer of {model} lacks the ChatML token(s) {broken} that the data uses",
+            hint="Train a ChatML model (e.g. OpenHermes-2.5), or rebuild the data with --format conversational.",
+        )
+
+
+def size_check(recipe: TrainRecipe, data: dict, splits: dict, tokenizer) -> PreflightReport:
+    from curate.train.run import pair_lengths
+
+    lengths = {name: pair_lengths(split, tokenizer) for name, split in splits.items()}
+    longest = max((max(values, default=0) for values in lengths.values()), default=0)
+    max_length = recipe.max_length or min(recipe.max_length_cap, max(64, math.ceil(longest / 64) * 64))
+    too_long = {name: sum(n > max_length for n in values) for name, values in lengths.items()}
+    report = PreflightReport(data, {n: len(s) for n, s in splits.items()}, max_length, longest, too_long)
+    if sum(too_long.values()) and not recipe.drop_long:
+        counts = ", ".join(f"{name} {n}" for name, n in too_long.items())
+        raise InputError(
+            f"{sum(too_long.values())} pairs ({counts}) are longer than max_length {max_length} tokens "
+            f"(longest {longest}); TRL would truncate them",
+            hint="Pass --drop-long to train without them, or a larger --max-length.",
+        )
+    return report
