@@ -203,6 +203,39 @@ def train(
         cli_flow.run(resolved, out_console, err_console, token=token, dry_run=dry_run)
 
 
+CHECK_EXAMPLES = """
+**Examples**
+
+`curate check curated --tokenizer teknium/OpenHermes-2.5-Mistral-7B` : audit a build against the model's tokenizer
+
+`curate check alice/math-dpo --tokenizer ./my-model --max-length 2048 --json` : a Hub dataset, a local tokenizer
+"""
+
+
+@app.command(epilog=CHECK_EXAMPLES)
+def check(
+    data: Annotated[str, typer.Argument(help="Build folder or Hub dataset repo.")] = "curated",
+    tokenizer: Annotated[str, typer.Option(help="Tokenizer: Hub model id or local folder.")] = ...,
+    max_length: Annotated[int | None, typer.Option(help="Flag pairs longer than this many tokens.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Tokenize every pair exactly as TRL's DPOTrainer will and report BOS/EOS, prefix, control-token,
+    length and chat-template problems, with example rows. Exits 1 when any is found."""
+    with _errors():
+        from curate.check import check_splits, load_tokenizer
+        from curate.train.config import TrainRecipe
+        from curate.train.preflight import load_preference_splits, locate_data
+
+        located = locate_data(TrainRecipe(data=data))
+        report = check_splits(load_preference_splits(located), load_tokenizer(tokenizer), tokenizer, max_length)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        out_console.print(_check_table(report))
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 _STAGES = {
     "load": "loading the source",
     "validate": "validating rows",
@@ -245,3 +278,22 @@ class _errors:
             err_console.print("Interrupted; the previous output is untouched.")
             raise typer.Exit(130)
         return False
+
+
+def _check_table(report):
+    """One line per problem kind found, with a few example rows; a clean result says so."""
+    from rich.table import Table
+
+    from curate.check import PROBLEMS
+
+    rows = ", ".join(f"{split} {n:,}" for split, n in report.rows.items())
+    table = Table(title=f"curate check: {report.tokenizer} ({rows} pairs; longest {report.longest} tokens)")
+    table.add_column("problem")
+    table.add_column("pairs", justify="right")
+    table.add_column("examples (split:row)")
+    for kind, finding in report.findings.items():
+        if finding.count:
+            table.add_row(f"{kind}: {PROBLEMS[kind]}", f"{finding.count:,}", ", ".join(finding.examples))
+    if report.ok:
+        table.add_row("none", "0", "every pair tokenizes as TRL expects")
+    return table

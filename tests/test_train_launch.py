@@ -180,3 +180,13 @@ def test_hf_jobs_dry_run_shows_the_spec_without_the_token(tiny, curated, tmp_pat
 def test_hf_jobs_needs_hub_data_and_a_push_target(tiny, curated):
     local = invoke(str(curated), "--model", "alice/tiny", "--backend", "hf-jobs", "--push-to", "a/b")
     assert local.exit_code == 3 and "curate push" in local.stderr
+
+
+def test_token_problems_stop_the_run(tiny, tmp_path):
+    (tmp_path / "data").mkdir()
+    prompt = "<|im_start|>user\nWhat is 2 + 3?<|im_end|>\n<|im_start|>assistant\n"
+    rows = [{"prompt": prompt, "chosen": "5<|im_end|>\n", "rejected": "6<|im_end|>", "source_row": 7}]
+    pl.DataFrame(rows).write_parquet(tmp_path / "data" / "train-00000-of-00001.parquet")
+    result = invoke(str(tmp_path), "--model", str(tiny), "--device", "cpu")
+    assert result.exit_code == 3
+    assert "does not tokenize as TRL expects" in result.stderr and "eos" in result.stderr and "train:7" in result.stderr

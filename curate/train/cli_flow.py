@@ -38,7 +38,7 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
 
 def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None:
     with err.status("checking data, tokenizer and lengths"):
-        checked = preflight(recipe, check_device=not dry_run)
+        checked = preflight(recipe, check_machine=not dry_run)
     err.print(preflight_table(checked))
     spec = build_spec(recipe, checked)
     if recipe.backend == "hf-jobs":

@@ -25,10 +25,12 @@ class PreflightReport:
     too_long: dict[str, int] = field(default_factory=dict)  # per split, dropped before training when allowed
 
 
-def preflight(recipe: TrainRecipe, check_device: bool = True) -> PreflightReport:
-    """Fail fast, with one clear error each, on everything that would otherwise fail on the GPU."""
-    require_packages(recipe)
-    if check_device and recipe.backend == "local":
+def preflight(recipe: TrainRecipe, check_machine: bool = True) -> PreflightReport:
+    """Fail fast, with one clear error each, on everything that would otherwise fail on the GPU.
+
+    check_machine=False (dry runs) skips what only the launching machine needs: CUDA devices and DeepSpeed."""
+    require_packages(recipe, launcher=check_machine)
+    if check_machine and recipe.backend == "local":
         require_device(recipe)
     if recipe.backend == "hf-jobs" and Path(recipe.model).exists():
         raise InputError(
@@ -39,14 +41,16 @@ def preflight(recipe: TrainRecipe, check_device: bool = True) -> PreflightReport
     splits = load_preference_splits(data)
     tokenizer = load_tokenizer(recipe)
     check_chat_tokens(tokenizer, splits["train"], recipe.model)
+    audit_tokens(splits, tokenizer, recipe.model)
     return size_check(recipe, data, splits, tokenizer)
 
 
-def require_packages(recipe: TrainRecipe) -> None:
+def require_packages(recipe: TrainRecipe, launcher: bool = True) -> None:
     import importlib.util
 
     needed = [*TRAIN_PACKAGES, *(["bitsandbytes"] if recipe.method == "qlora" else [])]
-    if recipe.backend == "local" and recipe.gpus * recipe.num_machines > 1 and recipe.distributed == "zero3":
+    multi_gpu = recipe.backend == "local" and recipe.gpus * recipe.num_machines > 1
+    if launcher and multi_gpu and recipe.distributed == "zero3":
         needed.append("deepspeed")
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
@@ -148,6 +152,23 @@ def check_chat_tokens(tokenizer, train, model: str) -> None:
         raise InputError(
             f"the tokenizer of {model} lacks the ChatML token(s) {broken} that the data uses",
             hint="Train a ChatML model (e.g. OpenHermes-2.5), or rebuild the data with --format conversational.",
+        )
+
+
+def audit_tokens(splits: dict, tokenizer, model: str) -> None:
+    """`curate check` on the training data: BOS/EOS, prefix, control-token and template problems stop the run
+    (lengths are size_check's business)."""
+    from curate.check import PROBLEMS, check_splits
+
+    report = check_splits(splits, tokenizer, model)
+    found = {kind: f for kind, f in report.findings.items() if f.count}
+    if found:
+        listed = "; ".join(
+            f"{kind} ({PROBLEMS[kind]}): {f.count} pairs, e.g. {', '.join(f.examples)}" for kind, f in found.items()
+        )
+        raise InputError(
+            f"the data does not tokenize as TRL expects with {model}: {listed}",
+            hint=f"Run `curate check DATA --tokenizer {model}` for the full report.",
         )
 
 

@@ -1,0 +1,213 @@
+"""Token audit: tokenize every pair exactly the way TRL's DPOTrainer will and report what would go wrong.
+
+String rows go through the tokenizer with its own special-token handling and TRL's EOS rule (append EOS to
+a response unless it already ends with it); message lists go through the tokenizer's chat template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+EXAMPLES_PER_KIND = 5
+PROBLEMS = {
+    "bos": "prompt+response does not start with exactly one BOS",
+    "eos": "a response does not end with exactly one EOS (and nothing but whitespace after it)",
+    "prefix": "the prompt's tokens are not a prefix of prompt+response (tokens merge across the boundary)",
+    "control_token": "a message's content contains one of the tokenizer's special tokens",
+    "too_long": "prompt + longer response exceed max_length tokens",
+    "template_mismatch": "the ChatML string differs from what the tokenizer's chat template renders",
+}
+# The `chatml` rendering of curate build: optional system turn, the user turn, then the assistant header.
+CHATML_PROMPT = re.compile(
+    r"\A(?:<\|im_start\|>system\n(?P<system>.*?)<\|im_end\|>\n)?"
+    r"<\|im_start\|>user\n(?P<user>.*?)<\|im_end\|>\n<\|im_start\|>assistant\n\Z",
+    re.DOTALL,
+)
+
+
+@dataclass
+class Finding:
+    kind: str
+    count: int = 0
+    examples: list[str] = field(default_factory=list)  # "split:row", row = source_row when the data has it
+
+
+@dataclass
+class CheckReport:
+    tokenizer: str
+    rows: dict[str, int]
+    max_length: int | None
+    findings: dict[str, Finding]
+    longest: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.count for f in self.findings.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer": self.tokenizer,
+            "rows": self.rows,
+            "max_length": self.max_length,
+            "longest": self.longest,
+            "ok": self.ok,
+            "problems": {k: {"count": f.count, "examples": f.examples} for k, f in self.findings.items() if f.count},
+        }
+
+
+def check_splits(splits: dict[str, Any], tokenizer, name: str, max_length: int | None = None) -> CheckReport:
+    """Audit every row of every split (datasets or lists of dicts with prompt/chosen/rejected)."""
+    findings = {kind: Finding(kind) for kind in PROBLEMS}
+    rows, longest = {}, 0
+    for split, data in splits.items():
+        rows[split] = len(data)
+        for index, row in enumerate(_rows(data)):
+            row_id = f"{split}:{row.get('source_row', index)}"
+            problems, length = check_row(row, tokenizer, max_length)
+            longest = max(longest, length)
+            for kind in problems:
+                _record(findings[kind], row_id)
+    return CheckReport(name, rows, max_length, findings, longest)
+
+
+def _rows(data) -> Iterable[dict]:
+    return data if isinstance(data, list) else iter(data)
+
+
+def _record(finding: Finding, row_id: str) -> None:
+    finding.count += 1
+    if len(finding.examples) < EXAMPLES_PER_KIND:
+        finding.examples.append(row_id)
+
+
+def check_row(row: dict, tokenizer, max_length: int | None) -> tuple[set[str], int]:
+    """The problem kinds of one pair, and its length in tokens (prompt + longer response)."""
+    encoded = encode_pair(row, tokenizer)
+    problems = set()
+    for full in (encoded.chosen, encoded.rejected):
+        if _bos_count(full, tokenizer) not in (None, 1):
+            problems.add("bos")
+        if full[: len(encoded.prompt)] != encoded.prompt:
+            problems.add("prefix")
+        elif not _ends_with_one_eos(full[len(encoded.prompt) :], tokenizer):
+            problems.add("eos")
+    if any(_has_special(text, tokenizer) for text in contents(row)):
+        problems.add("control_token")
+    length = max(len(encoded.chosen), len(encoded.rejected))
+    if max_length is not None and length > max_length:
+        problems.add("too_long")
+    if isinstance(row["prompt"], str) and _template_differs(row, tokenizer):
+        problems.add("template_mismatch")
+    return problems, length
+
+
+@dataclass
+class EncodedPair:
+    prompt: list[int]
+    chosen: list[int]  # prompt + chosen
+    rejected: list[int]  # prompt + rejected
+
+
+def encode_pair(row: dict, tokenizer) -> EncodedPair:
+    prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
+    if isinstance(prompt, list):
+        template = lambda messages, **kw: _ids(tokenizer.apply_chat_template(messages, tokenize=True, **kw))  # noqa: E731
+        return EncodedPair(
+            template(prompt, add_generation_prompt=True), template(prompt + chosen), template(prompt + rejected)
+        )
+    eos = tokenizer.eos_token
+    with_eos = lambda text: text if text.endswith(eos) else text + eos  # noqa: E731  TRL's add_eos
+    ids = lambda text: tokenizer(text=text)["input_ids"]  # noqa: E731  the tokenizer's own special tokens
+    return EncodedPair(ids(prompt), ids(prompt + with_eos(chosen)), ids(prompt + with_eos(rejected)))
+
+
+def _ids(encoded) -> list[int]:
+    return list(encoded["input_ids"]) if hasattr(encoded, "keys") else list(encoded)
+
+
+def adds_bos(tokenizer) -> bool:
+    bos = tokenizer.bos_token_id
+    return bos is not None and tokenizer(text="a")["input_ids"][:1] == [bos]
+
+
+def _bos_count(ids: list[int], tokenizer) -> int | None:
+    """Leading BOS tokens, or None for a tokenizer that does not use one."""
+    if not adds_bos(tokenizer):
+        return None
+    count = 0
+    while count < len(ids) and ids[count] == tokenizer.bos_token_id:
+        count += 1
+    return count
+
+
+def _ends_with_one_eos(completion: list[int], tokenizer) -> bool:
+    eos = tokenizer.eos_token_id
+    if completion.count(eos) != 1:
+        return False
+    after = completion[completion.index(eos) + 1 :]
+    return tokenizer.decode(after).strip() == ""  # a chat template's trailing newline is fine
+
+
+def contents(row: dict) -> list[str]:
+    """The message texts inside a row: message contents, or the parts of a `chatml` rendering."""
+    texts = []
+    for key in ("prompt", "chosen", "rejected"):
+        value = row[key]
+        if isinstance(value, list):
+            texts += [m["content"] for m in value]
+        elif key == "prompt":
+            match = CHATML_PROMPT.match(value)
+            texts += [match["system"] or "", match["user"]] if match else [value]
+        else:
+            texts.append(value.removesuffix("<|im_end|>"))
+    return texts
+
+
+def _has_special(text: str, tokenizer) -> bool:
+    return any(token and token in text for token in _special_tokens(tokenizer))
+
+
+def _special_tokens(tokenizer) -> list[str]:
+    added = [t.content for t in tokenizer.added_tokens_decoder.values() if t.special]
+    return sorted({*tokenizer.all_special_tokens, *added})
+
+
+def _template_differs(row: dict, tokenizer) -> bool:
+    """A `chatml` row against the tokenizer's template: the prompt must match exactly; prompt + response may
+    lack only the template's newline after the final `<|im_end|>` (curate ends responses at the EOS)."""
+    if not getattr(tokenizer, "chat_template", None):
+        return False
+    match = CHATML_PROMPT.match(row["prompt"])
+    if match is None:
+        return True
+    messages = [*([{"role": "system", "content": match["system"]}] if match["system"] is not None else [])]
+    messages.append({"role": "user", "content": match["user"]})
+    rendered_prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    if rendered_prompt != row["prompt"]:
+        return True
+    for response in (row["chosen"], row["rejected"]):
+        turn = [*messages, {"role": "assistant", "content": response.removesuffix("<|im_end|>")}]
+        rendered = tokenizer.apply_chat_template(turn, tokenize=False)
+        if rendered not in (row["prompt"] + response, row["prompt"] + response + "\n"):
+            return True
+    return False
+
+
+def load_tokenizer(name: str):
+    """transformers is imported here only; a missing install names the extra."""
+    from curate.errors import DependencyError, HubError
+
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise DependencyError("transformers is not installed", hint="pip install 'curate[train]'") from None
+    try:
+        return AutoTokenizer.from_pretrained(name)
+    except OSError as err:
+        raise HubError(
+            f"cannot load the tokenizer {name}: {str(err).strip().splitlines()[0]}",
+            hint="Pass a local tokenizer folder, or set HF_HUB_OFFLINE=1 to use one in your Hub cache.",
+        ) from None

@@ -1,0 +1,112 @@
+"""`curate check`: planted token-level defects are found with the right kind and row, for a tokenizer that adds
+a BOS (like Mistral/OpenHermes) and one that does not; a clean build passes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from conftest import SAMPLE
+from tiny_model import build_tokenizer, corpus
+from typer.testing import CliRunner
+
+from curate.build import build
+from curate.check import check_splits
+from curate.cli import app
+from curate.config import load_recipe
+
+pytest.importorskip("transformers", reason="curate check needs transformers: pip install -e '.[train]'")
+
+PROMPT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["with_bos", "no_bos"])
+def tokenizer_dir(request, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("tok") / ("bos" if request.param else "plain")
+    build_tokenizer(corpus(SAMPLE), with_bos=request.param).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def curated(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "curated"
+    build(load_recipe(overrides={"source.path": str(SAMPLE)}), out)
+    return out
+
+
+def row(source_row: int, question="What is 2 + 3?", chosen="2 + 3 = 5.<|im_end|>", rejected="It is 6.<|im_end|>"):
+    return {"prompt": PROMPT.format(question), "chosen": chosen, "rejected": rejected, "source_row": source_row}
+
+
+def planted() -> list[dict]:
+    return [
+        row(0),
+        {**row(1), "prompt": "<s>" + PROMPT.format("What is 2 + 3?")},  # literal BOS
+        row(2, chosen="2 + 3 = 5.<|im_end|>\n"),  # TRL appends a second <|im_end|>
+        row(3, rejected="Use <|im_start|> here.<|im_end|>"),  # control token inside content
+        {
+            **row(4),
+            "prompt": PROMPT.format("Explain the ans")[: -len("<|im_end|>\n<|im_start|>assistant\n")] + "ans",
+            "chosen": "wer: 5<|im_end|>",
+            "rejected": "wer: 6<|im_end|>",
+        },  # fmt: skip
+        row(5, chosen="5 " * 400 + "<|im_end|>"),  # over max_length
+        row(6),
+    ]
+
+
+def kinds_by_row(tokenizer_dir: Path, rows: list[dict], max_length=200) -> dict[int, set[str]]:
+    from transformers import AutoTokenizer
+
+    report = check_splits({"train": rows}, AutoTokenizer.from_pretrained(tokenizer_dir), "t", max_length)
+    found: dict[int, set[str]] = {}
+    for kind, finding in report.findings.items():
+        assert len(finding.examples) == finding.count  # few enough to list them all here
+        for example in finding.examples:
+            found.setdefault(int(example.split(":")[1]), set()).add(kind)
+    return found
+
+
+def test_planted_defects_are_found_with_kind_and_row(tokenizer_dir):
+    found = kinds_by_row(tokenizer_dir, planted())
+    with_bos = tokenizer_dir.name == "bos"
+    assert found.get(1, set()) >= ({"bos"} if with_bos else set())
+    assert "eos" in found[2]
+    assert "control_token" in found[3]
+    assert "prefix" in found[4]
+    assert "too_long" in found[5]
+    assert 0 not in found and 6 not in found
+
+
+def test_literal_bos_is_a_template_mismatch_too(tokenizer_dir):
+    assert "template_mismatch" in kinds_by_row(tokenizer_dir, planted())[1]
+
+
+def test_conversational_rows(tokenizer_dir):
+    messages = {
+        "prompt": [{"role": "user", "content": "What is 2 + 3?"}],
+        "chosen": [{"role": "assistant", "content": "5"}],
+        "rejected": [{"role": "assistant", "content": "6 <|im_end|> 7"}],
+        "source_row": 0,
+    }
+    # This chat template (like OpenHermes-2.5's) renders no BOS, so a BOS tokenizer sees none on this path.
+    missing_bos = {"bos"} if tokenizer_dir.name == "bos" else set()
+    assert kinds_by_row(tokenizer_dir, [messages]) == {0: {"control_token", "eos", *missing_bos}}
+
+
+def test_the_shipped_sample_build_passes(tokenizer_dir, curated):
+    result = CliRunner().invoke(app, ["check", str(curated), "--tokenizer", str(tokenizer_dir), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["rows"] == {"train": 232, "test": 26}
+
+
+def test_problems_exit_1_with_examples(tokenizer_dir, tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    pl.DataFrame(planted()).write_parquet(folder / "train-00000-of-00001.parquet")
+    result = CliRunner().invoke(app, ["check", str(tmp_path), "--tokenizer", str(tokenizer_dir), "--max-length", "200"])
+    assert result.exit_code == 1
+    assert "eos" in result.stdout and "train:2" in result.stdout
