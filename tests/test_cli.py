@@ -21,7 +21,8 @@ def test_every_command_has_help_with_a_description():
         name = command.name or command.callback.__name__
         result = runner.invoke(app, [name, "--help"])
         assert result.exit_code == 0, name
-        assert command.callback.__doc__ and command.callback.__doc__.split(".")[0] in " ".join(result.output.split())
+        summary = " ".join(command.callback.__doc__.split(".")[0].split())
+        assert summary and summary in " ".join(result.output.split()), name
 
 
 def test_build_help_shows_examples():
