@@ -22,7 +22,7 @@ PROBLEMS = {
 }
 # The `chatml` rendering of curate build: optional system turn, the user turn, then the assistant header.
 CHATML_PROMPT = re.compile(
-    r"\A(?:<\|im_start\|>system\n(?P<system>.*?)<\|im_end\|>\n)?"
+    r"\A(?P<lead>.*?)(?:<\|im_start\|>system\n(?P<system>.*?)<\|im_end\|>\n)?"
     r"<\|im_start\|>user\n(?P<user>.*?)<\|im_end\|>\n<\|im_start\|>assistant\n\Z",
     re.DOTALL,
 )
@@ -162,8 +162,13 @@ def contents(row: dict) -> list[str]:
             match = CHATML_PROMPT.match(value)
             texts += [match["system"] or "", match["user"]] if match else [value]
         else:
-            texts.append(value.removesuffix("<|im_end|>"))
+            texts.append(_response_content(value))
     return texts
+
+
+def _response_content(text: str) -> str:
+    """A `chatml` response without its closing `<|im_end|>` (and what whitespace follows it)."""
+    return re.sub(r"<\|im_end\|>\s*\Z", "", text)
 
 
 def _has_special(text: str, tokenizer) -> bool:
@@ -181,7 +186,7 @@ def _template_differs(row: dict, tokenizer) -> bool:
     if not getattr(tokenizer, "chat_template", None):
         return False
     match = CHATML_PROMPT.match(row["prompt"])
-    if match is None:
+    if match is None or match["lead"]:
         return True
     messages = [*([{"role": "system", "content": match["system"]}] if match["system"] is not None else [])]
     messages.append({"role": "user", "content": match["user"]})
@@ -189,25 +194,27 @@ def _template_differs(row: dict, tokenizer) -> bool:
     if rendered_prompt != row["prompt"]:
         return True
     for response in (row["chosen"], row["rejected"]):
-        turn = [*messages, {"role": "assistant", "content": response.removesuffix("<|im_end|>")}]
+        turn = [*messages, {"role": "assistant", "content": _response_content(response)}]
         rendered = tokenizer.apply_chat_template(turn, tokenize=False)
         if rendered not in (row["prompt"] + response, row["prompt"] + response + "\n"):
             return True
     return False
 
 
-def load_tokenizer(name: str):
+def load_tokenizer(name: str, revision: str | None = None, token: str | None = None):
     """transformers is imported here only; a missing install names the extra."""
     from curate.errors import DependencyError, HubError
+    from curate.hub_errors import first_line, hub_errors
 
     try:
         from transformers import AutoTokenizer
     except ImportError:
         raise DependencyError("transformers is not installed", hint="pip install 'curate[train]'") from None
     try:
-        return AutoTokenizer.from_pretrained(name)
+        with hub_errors(f"model {name}", token=token, revision=revision):
+            return AutoTokenizer.from_pretrained(name, revision=revision, token=token)
     except OSError as err:
         raise HubError(
-            f"cannot load the tokenizer {name}: {str(err).strip().splitlines()[0]}",
+            f"cannot load the tokenizer {name}: {first_line(err)}",
             hint="Pass a local tokenizer folder, or set HF_HUB_OFFLINE=1 to use one in your Hub cache.",
         ) from None

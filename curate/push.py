@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import AuthError, ConfigError, HubError, InputError
+from curate.errors import AuthError, ConfigError, InputError
+from curate.hub_errors import hub_errors, is_network_error, status_of
 from curate.output import sha256_file
 
 PUBLISHED_DIRS = ("data/", "dropped/")  # everything under these is ours; stale files there are deleted
@@ -104,14 +105,31 @@ def push(
     message: str | None = None,
 ) -> PushResult:  # fmt: skip
     """Create the repo if needed and commit the build in one commit; no commit when nothing changed."""
-    plan = plan_push(folder, repo_id, branch)
+    repo_id = normalize_repo_id(repo_id)
+    load_build(folder)  # a bad folder fails before anything is sent
     token = _resolve_token(token)
-    with _push_errors(plan.repo_id, token):
+    with hub_errors(f"datasets/{repo_id}", token=token, failed=FAILED, writing=True, unreachable_hint=RETRY):
         api = _api(token)
-        plan.repo_id = api.create_repo(plan.repo_id, repo_type="dataset", private=private, exist_ok=True).repo_id
-        if branch != "main":
-            api.create_branch(plan.repo_id, repo_type="dataset", branch=branch, exist_ok=True)
+        if "/" not in repo_id:  # the card must name the repo as it will be: namespace/name
+            repo_id = f"{api.whoami()['name']}/{repo_id}"
+        plan = plan_push(folder, repo_id, branch)
+        _ensure_repo(api, plan, private)
         return _commit_with_retries(api, plan, folder, message)
+
+
+FAILED = "push failed, nothing was published: "
+RETRY = "Check HF_ENDPOINT and your connection, then push again (it is safe to repeat)."
+
+
+def _ensure_repo(api, plan: PushPlan, private: bool) -> None:
+    plan.repo_id = api.create_repo(plan.repo_id, repo_type="dataset", private=private, exist_ok=True).repo_id
+    if private and not api.repo_info(plan.repo_id, repo_type="dataset").private:
+        raise ConfigError(
+            f"--private, but datasets/{plan.repo_id} already exists and is public; refusing to publish into it",
+            hint="Make the repo private on the Hub first, or push without --private.",
+        )
+    if plan.branch != "main":
+        api.create_branch(plan.repo_id, repo_type="dataset", branch=plan.branch, exist_ok=True)
 
 
 def _api(token: str):
@@ -135,13 +153,15 @@ def _resolve_token(token: str | None) -> str:
 def _commit_with_retries(api, plan: PushPlan, folder: Path, message: str | None) -> PushResult:
     """Commit what differs from the branch. A transient failure is retried after re-reading the branch,
     so a commit that landed before its answer was lost is not made twice."""
+    sent = False  # a commit request went out whose outcome is unknown
     for attempt in range(1, ATTEMPTS + 1):
-        head, remote = _remote_state(api, plan)
-        uploads = [f for f in plan.files if not _same(f, remote.get(f.path))]
-        stale = sorted(p for p in remote if p.startswith(PUBLISHED_DIRS) and p not in {f.path for f in plan.files})
-        if not uploads and not stale:
-            return PushResult(plan.repo_id, _commit_url(api, plan.repo_id, head), changed=False)
         try:
+            head, remote = _remote_state(api, plan)
+            uploads = [f for f in plan.files if not _same(f, remote.get(f.path))]
+            stale = sorted(p for p in remote if p.startswith(PUBLISHED_DIRS) and p not in {f.path for f in plan.files})
+            if not uploads and not stale:
+                return PushResult(plan.repo_id, _commit_url(api, plan.repo_id, head), changed=sent)
+            sent = True
             info = _commit(api, plan, folder, uploads, stale, head, message)
         except Exception as error:
             if attempt == ATTEMPTS or not _is_transient(error):
@@ -200,48 +220,4 @@ def _commit_url(api, repo_id: str, sha: str | None) -> str:
 
 
 def _is_transient(error: BaseException) -> bool:
-    from huggingface_hub.errors import HfHubHTTPError
-
-    if isinstance(error, HfHubHTTPError):
-        return getattr(error.response, "status_code", 0) >= 500
-    return _is_network_error(error)
-
-
-def _is_network_error(error: BaseException) -> bool:
-    names = {base.__name__ for base in type(error).__mro__}
-    return bool(names & {"TransportError", "TimeoutException", "ConnectionError"})
-
-
-class _push_errors:
-    """Hub exceptions become typed errors; the token never appears in a message."""
-
-    def __init__(self, repo_id: str, token: str):
-        self.repo_id, self.token = repo_id, token
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
-
-        if error is None or isinstance(error, (AuthError, ConfigError, HubError, InputError)):
-            return False
-        status = getattr(getattr(error, "response", None), "status_code", 0)
-        where = f"datasets/{self.repo_id}"
-        if status == 401:
-            raise AuthError("the Hub rejected the token (401)", hint="Run `hf auth login`, set HF_TOKEN or --token.")
-        if status == 403 or isinstance(error, RepositoryNotFoundError):
-            raise AuthError(
-                f"no write access to {where} with this token ({status or 'not found'})",
-                hint="Use a token with write access to this namespace (hf auth login).",
-            )
-        if isinstance(error, HfHubHTTPError) or _is_network_error(error):
-            raise HubError(
-                f"push to {where} failed, nothing was published: {self._scrub(error)}",
-                hint="Check HF_ENDPOINT and your connection, then push again (it is safe to repeat).",
-            )
-        return False
-
-    def _scrub(self, error: BaseException) -> str:
-        text = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
-        return text.replace(self.token, "***")
+    return is_network_error(error) or status_of(error) >= 500

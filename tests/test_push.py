@@ -252,3 +252,18 @@ def test_the_token_is_never_printed_or_written(hub, tmp_path, sample_build):
         assert TOKEN.encode() not in path.read_bytes(), path
     for data in hub.files(REPO_ID).values():
         assert TOKEN.encode() not in data
+
+
+def test_a_bare_repo_name_lands_in_the_users_namespace_and_the_card_says_so(hub, tmp_path, sample_build):
+    done = curate(env_for(hub, tmp_path), "push", str(sample_build), "--repo", "math-dpo")
+    assert done.returncode == 0, done.stderr
+    card = hub.files(REPO_ID)["README.md"].decode()
+    assert f'load_dataset("{REPO_ID}")' in card
+
+
+def test_private_flag_refuses_an_existing_public_repo(hub, tmp_path, sample_build):
+    env = env_for(hub, tmp_path)
+    assert curate(env, "push", str(sample_build), "--repo", REPO_ID).returncode == 0
+    done = curate(env, "push", str(other_build(tmp_path)), "--repo", REPO_ID, "--private")
+    assert done.returncode == 2 and "already exists and is public" in done.stderr
+    assert len(hub.commits(REPO_ID)) == 2

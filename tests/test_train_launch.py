@@ -40,7 +40,10 @@ def invoke(*args: str):
     return runner.invoke(app, ["train", *args])
 
 
-def test_no_cuda_device_fails_fast(tiny, curated):
+def test_no_cuda_device_fails_fast(tiny, curated, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the same on a machine with a GPU
     result = invoke(str(curated), "--model", str(tiny))
     assert result.exit_code == 8
     assert "Error: no CUDA device" in result.stderr and "--device cpu" in result.stderr
@@ -97,7 +100,8 @@ def test_multi_gpu_dry_run_uses_accelerate_with_the_shipped_config(tiny, curated
     args = ["--model", str(tiny), "-o", str(tmp_path / "o"), "--dry-run", "--max-length", "4096", "--method", "full"]
     zero3 = invoke(str(curated), *args, "--gpus", "8")
     assert zero3.exit_code == 0, zero3.output
-    assert f"accelerate launch --config_file {ACCELERATE_CONFIGS}/zero3.yaml --num_processes 8" in zero3.stdout
+    launcher = f"{sys.executable} -m accelerate.commands.launch"
+    assert f"{launcher} --config_file {ACCELERATE_CONFIGS}/zero3.yaml --num_processes 8" in zero3.stdout
     nodes = invoke(str(curated), *args, "--gpus", "8", "--num-machines", "2", "--machine-rank", "1",
                    "--main-ip", "10.0.0.1", "--distributed", "fsdp")  # fmt: skip
     assert nodes.exit_code == 0, nodes.output
@@ -180,6 +184,52 @@ def test_hf_jobs_dry_run_shows_the_spec_without_the_token(tiny, curated, tmp_pat
 def test_hf_jobs_needs_hub_data_and_a_push_target(tiny, curated):
     local = invoke(str(curated), "--model", "alice/tiny", "--backend", "hf-jobs", "--push-to", "a/b")
     assert local.exit_code == 3 and "curate push" in local.stderr
+    no_target = invoke("alice/math-dpo", "--model", "alice/tiny", "--backend", "hf-jobs")
+    assert no_target.exit_code == 2 and "--push-to" in no_target.stderr
+
+
+def test_failed_job_submission_is_a_clean_error(tiny, curated, tmp_path):
+    with FakeHub(tokens={TOKEN: "alice"}) as hub:
+        _hub_with_data_and_model(hub, curated, tiny)
+        hub.fail_next("POST", r"/api/jobs/", status=500, times=10)
+        env = hub.client_env(tmp_path / "home") | {"HF_TOKEN": TOKEN}
+        args = ["train", "alice/math-dpo", "--model", "alice/tiny", "--backend", "hf-jobs", "--max-length", "4096",
+                "--push-to", "alice/tiny-dpo"]  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "curate", *args], env=env, capture_output=True, text=True, timeout=180
+        )
+        assert done.returncode == 4, done.stderr
+        assert "the job was not started" in done.stderr and "Traceback" not in done.stderr
+        assert TOKEN not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", ["train", "check"])
+def test_unreachable_hub_for_train_and_check(tiny, tmp_path, command):
+    from conftest import closed_endpoint
+
+    with FakeHub() as hub:
+        env = hub.client_env(tmp_path / "home") | {"HF_ENDPOINT": closed_endpoint()}
+    args = [
+        command,
+        "alice/math-dpo",
+        *(["--model", str(tiny), "--device", "cpu"] if command == "train" else ["--tokenizer", str(tiny)]),
+    ]
+    done = subprocess.run([sys.executable, "-m", "curate", *args], env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 4, done.stderr
+    assert "cannot reach the Hub for dataset alice/math-dpo" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_drop_long_that_would_drop_everything_stops(tiny, curated):
+    result = invoke(str(curated), "--model", str(tiny), "--device", "cpu", "--max-length", "32", "--drop-long")
+    assert result.exit_code == 3 and "every train pair is longer than max_length 32" in result.stderr
+
+
+def test_numeric_revisions_stay_text(tiny, curated, tmp_path):
+    result = invoke(
+        str(curated), "--model", str(tiny), "--dry-run", "--max-length", "4096", "--set", "model_revision=1234567"
+    )
+    assert result.exit_code == 0, result.output
+    assert "model_revision: '1234567'" in result.stdout
 
 
 def test_token_problems_stop_the_run(tiny, tmp_path):

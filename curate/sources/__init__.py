@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from curate.config import SourceConfig
+from curate.output import sha256_file
 from curate.sources.columns import detect_columns, to_canonical
 from curate.sources.files import read_path
 
@@ -66,15 +67,11 @@ def _file_record(file: Path, root: Path) -> dict[str, str]:
 
 
 def _sha256(path: Path) -> str:
-    if path.is_dir():  # a save_to_disk folder: hash its files in name order
-        digest = hashlib.sha256()
-        for part in sorted(p for p in path.rglob("*") if p.is_file()):
-            digest.update(part.relative_to(path).as_posix().encode() + b"\0" + _sha256(part).encode())
-        return digest.hexdigest()
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()  # a save_to_disk folder: its files' hashes in name order
+    for part in sorted(p for p in path.rglob("*") if p.is_file()):
+        digest.update(part.relative_to(path).as_posix().encode() + b"\0" + sha256_file(part).encode())
     return digest.hexdigest()
 
 

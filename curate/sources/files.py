@@ -43,11 +43,17 @@ def _folder_files(folder: Path, split: str) -> list[Path]:
         return [folder]  # a save_to_disk folder: read whole by datasets
     files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in DATA_SUFFIXES)
     files = [p for p in files if not _is_metadata_file(p)]
-    of_split = [p for p in files if _names_split(p.relative_to(folder), split)]
-    chosen = of_split or files
-    if not chosen:
+    if not files:
         raise InputError(f"{folder}: no parquet, JSON or JSONL files found")
-    return chosen
+    of_split = [p for p in files if _names_split(p.relative_to(folder), split)]
+    if of_split or len(files) == 1:
+        return of_split or files
+    # Several files and none names the split: reading them all could mix a test split into training.
+    names = ", ".join(p.relative_to(folder).as_posix() for p in files[:6])
+    raise InputError(
+        f"{folder}: no file names the split {split!r} (files: {names}{', ...' if len(files) > 6 else ''})",
+        hint="Pass --split with the split's name as the file names spell it (e.g. train_prefs).",
+    )
 
 
 def _is_metadata_file(path: Path) -> bool:

@@ -7,6 +7,8 @@ import shlex
 import sys
 from typing import Any
 
+from rich.markup import escape
+
 from curate.errors import ConfigError
 from curate.train.config import TrainRecipe
 from curate.train.launch import (
@@ -32,13 +34,17 @@ def parse_sets(pairs: list[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set {pair!r}: expected key=value")
-        parsed[key.strip()] = yaml.safe_load(value)
+        key = key.strip()
+        parsed[key] = value if key.endswith("revision") else yaml.safe_load(value)  # a sha stays text
     return parsed
 
 
 def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None:
+    from huggingface_hub import get_token
+
+    token = token or get_token()  # reads private data and models too, not only for jobs
     with err.status("checking data, tokenizer and lengths"):
-        checked = preflight(recipe, check_machine=not dry_run)
+        checked = preflight(recipe, check_machine=not dry_run, token=token)
     err.print(preflight_table(checked))
     spec = build_spec(recipe, checked)
     if recipe.backend == "hf-jobs":
@@ -50,14 +56,16 @@ def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None
 
         final = run_local(spec, progress=None if uses_accelerate(recipe) else rich_progress(err))
         out.print(metrics_table(final))
-        out.print(f"Wrote [bold]{recipe.output_dir}[/bold] (model, tokenizer, metrics.jsonl, README.md)")
+        out.print(f"Wrote [bold]{escape(recipe.output_dir)}[/bold] (model, tokenizer, metrics.jsonl, README.md)")
 
 
 def local_command(recipe: TrainRecipe) -> str:
     spec_path = f"{recipe.output_dir}/{SPEC_FILE}"
     if uses_accelerate(recipe):
         return shlex.join(accelerate_command(recipe, spec_path))
-    return shlex.join([sys.executable, str(RUN_SCRIPT), spec_path]) + "  (run in this process)"
+    return (
+        shlex.join([sys.executable, str(RUN_SCRIPT), spec_path]) + "  (curate writes the spec and runs it in-process)"
+    )
 
 
 def _run_job(recipe: TrainRecipe, spec: dict, out, token: str | None, dry_run: bool) -> None:
@@ -68,7 +76,7 @@ def _run_job(recipe: TrainRecipe, spec: dict, out, token: str | None, dry_run: b
         _show_plan(recipe, out, {"job": printable_request(request)})
         return
     job_id, url = submit_job(request)
-    out.print(f"Started Hugging Face Job [bold]{job_id}[/bold]; results go to {recipe.hf_jobs.push_to}")
+    out.print(f"Started Hugging Face Job [bold]{job_id}[/bold]; results go to {escape(recipe.hf_jobs.push_to)}")
     print(url)
 
 

@@ -35,6 +35,9 @@ class JobSettings(_Section):
 class TrainRecipe(_Section):
     """Every setting of `curate train`."""
 
+    # A revision like 0123456 reads as a number in YAML; it is still a revision.
+    model_config = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+
     model: str = Field("teknium/OpenHermes-2.5-Mistral-7B", description="Base model: Hub id or local folder.")
     model_revision: str = Field("main", description="Revision of a Hub model.")
     data: str = Field("curated", description="A `curate build` folder or a Hub dataset repo with train/test splits.")
@@ -108,6 +111,11 @@ def _check_topology(recipe: TrainRecipe) -> TrainRecipe:
         raise ConfigError(f"--machine-rank {recipe.machine_rank} must be below --num-machines {recipe.num_machines}")
     if recipe.method == "qlora" and (recipe.gpus > 1 or recipe.num_machines > 1):
         raise ConfigError("qlora runs on one GPU; use lora or full with several GPUs")
+    if recipe.backend == "hf-jobs" and not recipe.hf_jobs.push_to:
+        raise ConfigError(
+            "a Hugging Face Job's disk is gone when it ends: pass --push-to user/model-name",
+            hint="The job pushes the adapter (or weights), metrics and model card there (a private repo).",
+        )
     if recipe.device == "cpu" and (recipe.gpus > 1 or recipe.method == "qlora"):
         raise ConfigError("--device cpu runs one process without quantization (a smoke run)")
     return recipe

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from curate import __version__
-from curate.errors import AuthError, ConfigError, CurateError
+from curate.errors import CurateError
+from curate.hub_errors import hub_errors
 from curate.train.config import TrainRecipe
 from curate.train.preflight import PreflightReport
 
@@ -34,7 +36,7 @@ def uses_accelerate(recipe: TrainRecipe) -> bool:
 
 def accelerate_command(recipe: TrainRecipe, spec_path: Path) -> list[str]:
     command = [
-        "accelerate", "launch",
+        sys.executable, "-m", "accelerate.commands.launch",  # this environment's accelerate, not one on PATH
         "--config_file", str(ACCELERATE_CONFIGS / f"{recipe.distributed}.yaml"),
         "--num_processes", str(recipe.gpus * recipe.num_machines),
         "--num_machines", str(recipe.num_machines),
@@ -56,11 +58,12 @@ def write_spec(spec: dict[str, Any]) -> Path:
 def run_local(spec: dict[str, Any], progress: Any = None) -> dict[str, float]:
     """One process here, in this interpreter (rich progress shows), or all GPUs through accelerate."""
     recipe = TrainRecipe.model_validate(spec["recipe"])
+    spec_path = write_spec(spec)  # kept beside the results: `python run.py SPEC` repeats the run
     if not uses_accelerate(recipe):
         from curate.train.run import train
 
         return train(spec, progress)
-    done = subprocess.run(accelerate_command(recipe, write_spec(spec)), check=False)
+    done = subprocess.run(accelerate_command(recipe, spec_path), check=False)
     if done.returncode != 0:
         raise CurateError(f"accelerate launch exited with {done.returncode}", hint="See the training log above.")
     return {}
@@ -72,11 +75,6 @@ def job_request(recipe: TrainRecipe, spec: dict[str, Any], token: str) -> dict[s
 
     run_job, not run_uv_job: run_uv_job stats every argument as a possible local file, and run.py's
     source and the spec are longer than a file name may be."""
-    if not recipe.hf_jobs.push_to:
-        raise ConfigError(
-            "a Hugging Face Job's disk is gone when it ends: pass --push-to user/model-name",
-            hint="The job pushes the adapter (or weights), metrics and model card there.",
-        )
     with_packages = [arg for dependency in job_dependencies(recipe) for arg in ("--with", dependency)]
     code = RUN_SCRIPT.read_text(encoding="utf-8")
     return {
@@ -102,18 +100,10 @@ def job_dependencies(recipe: TrainRecipe) -> list[str]:
 def submit_job(request: dict[str, Any]) -> tuple[str, str]:
     """Start the job; return its id and URL."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
 
-    api = HfApi(token=request["secrets"]["HF_TOKEN"])
-    try:
-        job = api.run_job(**request)
-    except HfHubHTTPError as err:
-        status = getattr(err.response, "status_code", 0)
-        if status in (401, 403):
-            raise AuthError(
-                f"the Hub refused to start the job ({status})", hint="Use a token allowed to run Jobs."
-            ) from None
-        raise
+    token = request["secrets"]["HF_TOKEN"]
+    with hub_errors("Hugging Face Jobs", token=token, failed="the job was not started: ", writing=True):
+        job = HfApi(token=token).run_job(**request)
     return job.id, job.url
 
 

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import DependencyError, DeviceError, HubError, InputError
+from curate.check import load_tokenizer
+from curate.errors import CurateError, DependencyError, DeviceError, InputError
+from curate.hub_errors import first_line, hub_errors
+from curate.push import load_build
 from curate.train.config import TrainRecipe
 
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate")
@@ -25,7 +28,7 @@ class PreflightReport:
     too_long: dict[str, int] = field(default_factory=dict)  # per split, dropped before training when allowed
 
 
-def preflight(recipe: TrainRecipe, check_machine: bool = True) -> PreflightReport:
+def preflight(recipe: TrainRecipe, check_machine: bool = True, token: str | None = None) -> PreflightReport:
     """Fail fast, with one clear error each, on everything that would otherwise fail on the GPU.
 
     check_machine=False (dry runs) skips what only the launching machine needs: CUDA devices and DeepSpeed."""
@@ -37,9 +40,9 @@ def preflight(recipe: TrainRecipe, check_machine: bool = True) -> PreflightRepor
             f"--model {recipe.model} is a local folder; a Hugging Face Job can only load models from the Hub",
             hint="Pass a Hub model id.",
         )
-    data = locate_data(recipe)
-    splits = load_preference_splits(data)
-    tokenizer = load_tokenizer(recipe)
+    data = locate_data(recipe, token)
+    splits = load_preference_splits(data, token)
+    tokenizer = load_tokenizer(recipe.model, recipe.model_revision, token)
     check_chat_tokens(tokenizer, splits["train"], recipe.model)
     audit_tokens(splits, tokenizer, recipe.model)
     return size_check(recipe, data, splits, tokenizer)
@@ -76,8 +79,9 @@ def require_device(recipe: TrainRecipe) -> None:
         raise DeviceError(f"--gpus {recipe.gpus} but this machine has {available} CUDA device(s)")
 
 
-def locate_data(recipe: TrainRecipe) -> dict[str, Any]:
-    """A local build folder (with its report hash) or a Hub dataset pinned to a commit sha."""
+def locate_data(recipe: TrainRecipe, token: str | None = None) -> dict[str, Any]:
+    """A local build folder (checked against its report, whose hash the model card records) or a Hub dataset
+    pinned to a commit sha."""
     folder = Path(recipe.data)
     if folder.is_dir():
         if recipe.backend == "hf-jobs":
@@ -86,36 +90,38 @@ def locate_data(recipe: TrainRecipe) -> dict[str, Any]:
                 hint=f"Publish it first: curate push {folder} --repo user/name, then train on user/name.",
             )
         report = folder / "report.json"
+        if report.is_file():
+            load_build(folder)  # the files must still be the ones the report describes
         digest = hashlib.sha256(report.read_bytes()).hexdigest() if report.is_file() else None
         return {"kind": "local", "path": str(folder.resolve()), "report_sha256": digest}
     if folder.exists() or recipe.data.count("/") != 1:
         raise InputError(f"{recipe.data} is neither a build folder nor a Hub dataset id (user/name)")
-    return {"kind": "hub", "path": recipe.data, "revision": _resolve_dataset_sha(recipe.data, recipe.data_revision)}
+    sha = _resolve_dataset_sha(recipe.data, recipe.data_revision, token)
+    return {"kind": "hub", "path": recipe.data, "revision": sha}
 
 
-def _resolve_dataset_sha(repo_id: str, revision: str | None) -> str:
+def _resolve_dataset_sha(repo_id: str, revision: str | None, token: str | None) -> str:
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
-    try:
-        return HfApi().dataset_info(repo_id, revision=revision, timeout=15).sha
-    except RepositoryNotFoundError:
-        raise HubError(f"dataset {repo_id} not found on the Hub (or it is private)") from None
-    except RevisionNotFoundError:
-        raise HubError(f"revision not found: {repo_id}@{revision}") from None
-    except (HfHubHTTPError, OSError) as err:
-        raise HubError(f"cannot reach the Hub for {repo_id} ({err})", hint="Train on a local build folder.") from None
+    with hub_errors(f"dataset {repo_id}", token=token, revision=revision, unreachable_hint=LOCAL_DATA):
+        return HfApi(token=token).dataset_info(repo_id, revision=revision, timeout=15).sha
 
 
-def load_preference_splits(data: dict[str, Any]) -> dict[str, Any]:
+LOCAL_DATA = "Train on a local build folder, or set HF_HUB_OFFLINE=1 to use your Hub cache."
+
+
+def load_preference_splits(data: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     from datasets import load_dataset
 
     try:
-        loaded = load_dataset(data["path"], revision=data.get("revision"))
+        with hub_errors(f"dataset {data['path']}", token=token, unreachable_hint=LOCAL_DATA):
+            loaded = load_dataset(data["path"], revision=data.get("revision"), token=token)
+    except CurateError:
+        raise
     except Exception as err:  # datasets raises many kinds; all mean "cannot read this as a dataset"
-        raise InputError(f"cannot load {data['path']} as a dataset: {err}") from None
-    if "train" not in loaded:
-        raise InputError(f"{data['path']} has no train split (found {sorted(loaded)})")
+        raise InputError(f"cannot load {data['path']} as a dataset: {first_line(err)}") from None
+    if "train" not in loaded or len(loaded["train"]) == 0:
+        raise InputError(f"{data['path']} has no train pairs (splits: { {n: len(d) for n, d in loaded.items()} })")
     for name, split in loaded.items():
         missing = [c for c in PREFERENCE_COLUMNS if c not in split.column_names]
         if missing:
@@ -125,18 +131,6 @@ def load_preference_splits(data: dict[str, Any]) -> dict[str, Any]:
                 hint="Train on the output of `curate build` (or any TRL prompt/chosen/rejected dataset).",
             )
     return {name: loaded[name] for name in ("train", "test") if name in loaded}
-
-
-def load_tokenizer(recipe: TrainRecipe):
-    from transformers import AutoTokenizer
-
-    try:
-        return AutoTokenizer.from_pretrained(recipe.model, revision=recipe.model_revision)
-    except OSError as err:
-        raise HubError(
-            f"cannot load the tokenizer of {recipe.model}: {str(err).splitlines()[0]}",
-            hint="Check the model id, or pass a local model folder with --model.",
-        ) from None
 
 
 def check_chat_tokens(tokenizer, train, model: str) -> None:
@@ -180,6 +174,12 @@ def size_check(recipe: TrainRecipe, data: dict, splits: dict, tokenizer) -> Pref
     max_length = recipe.max_length or min(recipe.max_length_cap, max(64, math.ceil(longest / 64) * 64))
     too_long = {name: sum(n > max_length for n in values) for name, values in lengths.items()}
     report = PreflightReport(data, {n: len(s) for n, s in splits.items()}, max_length, longest, too_long)
+    if too_long.get("train", 0) == len(splits["train"]):
+        shortest = min(lengths["train"], default=0)
+        raise InputError(
+            f"every train pair is longer than max_length {max_length} tokens (shortest {shortest})",
+            hint="Raise --max-length.",
+        )
     if sum(too_long.values()) and not recipe.drop_long:
         counts = ", ".join(f"{name} {n}" for name, n in too_long.items())
         raise InputError(

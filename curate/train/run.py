@@ -32,13 +32,14 @@ def train(spec: dict[str, Any], progress: Any = None) -> dict[str, float]:
     tokenizer = load_tokenizer(recipe)
     splits = load_splits(spec)
     splits = {name: keep_fitting(rows, tokenizer, spec["max_length"]) for name, rows in splits.items()}
+    splits = {name: rows for name, rows in splits.items() if len(rows)}  # the preflight keeps train non-empty
     trainer = make_trainer(spec, tokenizer, splits, progress)
     trainer.train()
     if torch.cuda.is_available() and recipe["device"] == "cuda":
         trainer.log({"peak_gpu_memory_gib": torch.cuda.max_memory_allocated() / 2**30})
     final = trainer.evaluate() if "test" in splits else {}
+    trainer.save_model(recipe["output_dir"])  # every rank: ZeRO-3 and FSDP gather the weights collectively
     if trainer.is_world_process_zero():
-        trainer.save_model(recipe["output_dir"])
         write_card(spec, final)
         push_result(spec)
     return final
@@ -58,7 +59,7 @@ def load_splits(spec: dict[str, Any]) -> dict[str, Any]:
     from datasets import load_dataset
 
     data = spec["data"]
-    loaded = load_dataset(data["path"], revision=data.get("revision"))
+    loaded = load_dataset(data["path"], revision=data.get("revision"))  # HF_TOKEN from the environment
     return {name: loaded[name] for name in ("train", "test") if name in loaded}
 
 
@@ -256,7 +257,7 @@ def push_result(spec: dict[str, Any]) -> None:
     from huggingface_hub import HfApi
 
     api = HfApi()
-    api.create_repo(repo, exist_ok=True)
+    api.create_repo(repo, exist_ok=True, private=True)  # unpublished weights stay private until you decide
     api.upload_folder(repo_id=repo, folder_path=spec["recipe"]["output_dir"], commit_message="DPO run by curate")
 
 
