@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
+from curate.benchmarks import Benchmark, load_benchmarks
 from curate.card import render_card
 from curate.config import Recipe
 from curate.output import (
@@ -25,6 +26,7 @@ from curate.pipeline import PipelineResult, run_pipeline
 from curate.render import render
 from curate.sources import LoadedSource, load_source
 from curate.split import assign_splits
+from curate.steps.decontaminate import contamination_report
 
 SPLITS = ("train", "test")
 Progress = Callable[[str], None]
@@ -35,11 +37,12 @@ def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> 
     say = progress or (lambda _stage: None)
     say("load")
     source = load_source(recipe.source)
-    result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say)
+    benchmarks = load_benchmarks(recipe.decontaminate)
+    result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say, benchmarks=benchmarks)
     say("render")
     splits = split_rows(result.kept, recipe)
     say("write")
-    report = _report(source, recipe, result, splits)
+    report = _report(source, recipe, result, splits, benchmarks)
     write_atomically(Path(out), lambda folder: _fill(folder, splits, result.dropped, report))
     return report
 
@@ -55,7 +58,9 @@ def _has_ratings(source: LoadedSource) -> bool:
     return bool(columns["chosen_rating"] and columns["rejected_rating"])
 
 
-def _report(source: LoadedSource, recipe: Recipe, result: PipelineResult, splits: dict) -> dict[str, Any]:
+def _report(
+    source: LoadedSource, recipe: Recipe, result: PipelineResult, splits: dict, benchmarks: list[Benchmark]
+) -> dict[str, Any]:
     dropped: dict[str, int] = {}
     for step in result.funnel:
         dropped.update(step.dropped)
@@ -69,6 +74,8 @@ def _report(source: LoadedSource, recipe: Recipe, result: PipelineResult, splits
         "dropped": dropped,
         "steps": [asdict(step) for step in result.funnel],
         "splits": {name: frame.height for name, frame in splits.items()},
+        "near_duplicates": result.stats.get("near_dedup", {}),
+        "decontamination": contamination_report(benchmarks, result.dropped),
         "files": {},
     }
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from curate.errors import CurateError
 
@@ -31,6 +32,8 @@ BUILD_EXAMPLES = """
 `curate build --source data/distilabel-math-sample.jsonl --out curated-sample` : local file or folder
 
 `curate build --recipe my.yaml --test-size 0.05 --json` : recipe file, a flag override, report as JSON
+
+`curate build --decontaminate gsm8k,my-evals.jsonl` : benchmarks to decontaminate against (`none`: no check)
 """
 
 RecipeOpt = Annotated[
@@ -55,6 +58,12 @@ def build(
     max_chars: Annotated[int | None, typer.Option(help="Longest prompt + response in characters.")] = None,
     format: Annotated[str | None, typer.Option("--format", help="chatml | conversational")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="System turn added to every prompt.")] = None,
+    decontaminate: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated benchmarks: gsm8k, math500, Hub ids, local files; `none` for no check."),
+    ] = None,
+    near_duplicates: Annotated[str | None, typer.Option(help="best | keep_all (near-duplicate prompts)")] = None,
+    near_threshold: Annotated[float | None, typer.Option(help="Shingle Jaccard similarity of near-duplicates.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json to stdout instead of the table.")] = False,
 ) -> None:
     """Pull, validate, filter and deduplicate preference pairs, render them and write train/test splits."""
@@ -70,6 +79,9 @@ def build(
         "validate.max_chars": max_chars,
         "render.format": format,
         "render.system_prompt": system_prompt,
+        "decontaminate.benchmarks": _benchmark_list(decontaminate),
+        "near_dedup.prompt_duplicates": near_duplicates,
+        "near_dedup.threshold": near_threshold,
     }
     with _errors():
         from curate.build import build as run_build
@@ -84,7 +96,14 @@ def build(
         from curate.tables import funnel_table
 
         out_console.print(funnel_table(report))
-        out_console.print(f"Wrote [bold]{out}[/bold] (report.json, README.md, data/, dropped/)")
+        out_console.print(f"Wrote [bold]{escape(str(out))}[/bold] (report.json, README.md, data/, dropped/)")
+
+
+def _benchmark_list(flag: str | None) -> list[str] | None:
+    if flag is None:
+        return None
+    names = [name.strip() for name in flag.split(",") if name.strip()]
+    return [] if names == ["none"] else names
 
 
 PUSH_EXAMPLES = """
@@ -119,13 +138,13 @@ def push(
             out_console.print(_plan_table(plan))
             out_console.print(plan.card, markup=False, highlight=False)
             return
-        with err_console.status(f"publishing {folder} to {repo}"):
+        with err_console.status(f"publishing {escape(str(folder))} to {escape(repo)}"):
             result = publishing.push(folder, repo, token=token, private=private, branch=branch, message=message)
     if result.changed:
         changes = f"{len(result.uploaded)} files uploaded, {len(result.deleted)} stale files deleted"
-        out_console.print(f"Pushed to [bold]{result.repo_id}[/bold] ({changes})")
+        out_console.print(f"Pushed to [bold]{escape(result.repo_id)}[/bold] ({changes})")
     else:
-        out_console.print(f"Nothing changed in [bold]{result.repo_id}[/bold]; it already holds this build")
+        out_console.print(f"Nothing changed in [bold]{escape(result.repo_id)}[/bold]; it already holds this build")
     print(result.commit_url)
 
 
@@ -159,6 +178,7 @@ TRAIN_EXAMPLES = """
 @app.command(epilog=TRAIN_EXAMPLES)
 def train(
     data: Annotated[str | None, typer.Argument(help="Build folder or Hub dataset repo.", show_default=False)] = None,
+    data_revision: Annotated[str | None, typer.Option(help="Hub dataset branch, tag or sha.")] = None,
     recipe: Annotated[Path | None, typer.Option("--recipe", "-r", help="Training recipe YAML.")] = None,
     model: Annotated[str | None, typer.Option(help="Base model: Hub id or local folder.")] = None,
     output_dir: Annotated[str | None, typer.Option("--output-dir", "-o", help="Where results go.")] = None,
@@ -185,7 +205,8 @@ def train(
 ) -> None:
     """Train with TRL's DPOTrainer on curated splits: one GPU, several (accelerate), or Hugging Face Jobs."""
     flags = {
-        "data": data, "model": model, "output_dir": output_dir, "method": method, "backend": backend,
+        "data": data, "data_revision": data_revision, "model": model, "output_dir": output_dir, "method": method,
+        "backend": backend,
         "device": device, "gpus": gpus, "num_machines": num_machines, "machine_rank": machine_rank,
         "main_ip": main_ip, "distributed": distributed, "max_length": max_length,
         "drop_long": drop_long or None, "max_steps": max_steps, "learning_rate": learning_rate, "beta": beta,
@@ -215,6 +236,7 @@ CHECK_EXAMPLES = """
 @app.command(epilog=CHECK_EXAMPLES)
 def check(
     data: Annotated[str, typer.Argument(help="Build folder or Hub dataset repo.")] = "curated",
+    revision: Annotated[str | None, typer.Option(help="Hub dataset branch, tag or sha.")] = None,
     tokenizer: Annotated[str, typer.Option(help="Tokenizer: Hub model id or local folder.")] = ...,
     max_length: Annotated[int | None, typer.Option(help="Flag pairs longer than this many tokens.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
@@ -222,12 +244,16 @@ def check(
     """Tokenize every pair exactly as TRL's DPOTrainer will and report BOS/EOS, prefix, control-token,
     length and chat-template problems, with example rows. Exits 1 when any is found."""
     with _errors():
+        from huggingface_hub import get_token
+
         from curate.check import check_splits, load_tokenizer
         from curate.train.config import TrainRecipe
         from curate.train.preflight import load_preference_splits, locate_data
 
-        located = locate_data(TrainRecipe(data=data))
-        report = check_splits(load_preference_splits(located), load_tokenizer(tokenizer), tokenizer, max_length)
+        token = get_token()
+        located = locate_data(TrainRecipe(data=data, data_revision=revision), token)
+        splits = load_preference_splits(located, token)
+        report = check_splits(splits, load_tokenizer(tokenizer, token=token), tokenizer, max_length)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -237,10 +263,12 @@ def check(
 
 
 _STAGES = {
-    "load": "loading the source",
+    "load": "loading the source and benchmarks",
     "validate": "validating rows",
     "preference": "checking preferences",
+    "decontaminate": "checking for benchmark items",
     "dedup": "removing duplicates",
+    "near_dedup": "finding near-duplicate prompts",
     "render": "rendering and splitting",
     "write": "writing the folder",
 }
@@ -268,8 +296,6 @@ class _errors:
 
     def __exit__(self, kind: Any, error: BaseException | None, traceback: Any) -> bool:
         if isinstance(error, CurateError):
-            from rich.markup import escape
-
             err_console.print(f"[bold red]Error:[/bold red] {escape(error.message)}", highlight=False)
             if error.hint:
                 err_console.print(f"[bold]Hint:[/bold] {escape(error.hint)}", highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curate.errors import ConfigError
 
@@ -73,6 +73,73 @@ class DedupConfig(_Section):
     )
 
 
+class NearDedupConfig(_Section):
+    prompt_duplicates: Literal["best", "keep_all"] = Field(
+        "best",
+        description="Pairs whose prompts are near-duplicates (one cluster): `best` keeps one per cluster "
+        "by the exact-duplicate rule; `keep_all` keeps them all (the split still keeps a cluster on one side).",
+    )
+    threshold: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="Smallest Jaccard similarity of two prompts' shingle sets that makes them near-duplicates. "
+        "0.7 with 3-word shingles catches a 25-word prompt with one number changed (about 0.77) and keeps "
+        "two problems of one template with different names and numbers (about 0.4-0.6).",
+    )
+    shingle_words: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Words per shingle. Short math prompts (20-40 words) need short shingles: one changed "
+        "word removes `shingle_words` shingles, so 5-word shingles would miss a one-number change.",
+    )
+
+
+class BenchmarkSpec(_Section):
+    """A benchmark to decontaminate against: a Hub dataset or a local file, and the column of its items."""
+
+    name: str | None = Field(None, description="Name in the report and drop details; default: the id or file name.")
+    dataset: str | None = Field(None, description="Hub dataset id (loaded with `datasets`, cached).")
+    config: str | None = Field(None, description="Hub dataset config name, e.g. `main` for openai/gsm8k.")
+    revision: str | None = Field(None, description="Hub branch, tag or commit sha; null = the default branch.")
+    path: str | None = Field(None, description="Local parquet, JSON or JSONL file instead of the Hub.")
+    split: str = Field("test", description="Split of the Hub dataset to read (ignored for a local file).")
+    column: str | None = Field(
+        None, description="Column holding the benchmark items; null = the first of problem, question, prompt, text."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> BenchmarkSpec:
+        if bool(self.dataset) == bool(self.path):
+            raise ValueError("a benchmark needs exactly one of `dataset` (Hub id) or `path` (local file)")
+        return self
+
+
+class DecontaminateConfig(_Section):
+    benchmarks: list[str | BenchmarkSpec] = Field(
+        ["gsm8k", "math500"],
+        description="Benchmarks whose items no pair may overlap: `gsm8k` (openai/gsm8k, main, test, question), "
+        "`math500` (HuggingFaceH4/MATH-500, test, problem), a Hub dataset id, a local file path, or a mapping "
+        "(dataset or path, split, column). Empty: no decontamination.",
+    )
+    ngram: int = Field(
+        8,
+        ge=3,
+        le=30,
+        description="Words per n-gram compared. 8, not the 13 used for web text: a MATH-500 problem is often "
+        "under 13 words, and 8 words of the same problem text are already specific.",
+    )
+    min_overlap: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Share of a benchmark item's n-grams a text must contain to count as a match. Half: a "
+        "restated problem with a changed number still matches, one shared stock phrase does not. Items "
+        "shorter than `ngram` words must appear whole.",
+    )
+
+
 class RenderConfig(_Section):
     format: Literal["chatml", "conversational"] = Field(
         "chatml",
@@ -85,7 +152,9 @@ class RenderConfig(_Section):
 
 
 class SplitConfig(_Section):
-    test_size: float = Field(0.1, ge=0, lt=1, description="Fraction of kept rows in the test split.")
+    test_size: float = Field(
+        0.1, ge=0, lt=1, description="Fraction of kept rows in the test split (grouped by near-duplicate cluster)."
+    )
     seed: int = Field(42, description="Seed of the grouped split; same seed and data, same split.")
 
 
@@ -102,7 +171,9 @@ class Recipe(_Section):
     source: SourceConfig = SourceConfig()
     validate_: ValidateConfig = Field(ValidateConfig(), alias="validate")
     preference: PreferenceConfig = PreferenceConfig()
+    decontaminate: DecontaminateConfig = DecontaminateConfig()
     dedup: DedupConfig = DedupConfig()
+    near_dedup: NearDedupConfig = NearDedupConfig()
     render: RenderConfig = RenderConfig()
     split: SplitConfig = SplitConfig()
     card: CardConfig = CardConfig()

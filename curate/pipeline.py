@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
 from curate.config import Recipe
 from curate.errors import ConservationError
 from curate.normalize import with_keys
+from curate.steps.decontaminate import decontaminate
 from curate.steps.dedup import dedup
+from curate.steps.near_dedup import near_dedup, with_clusters
 from curate.steps.preference import preference
 from curate.steps.validate import validate
 
 StepFn = Callable[[pl.DataFrame, Recipe, bool], pl.DataFrame]
-STEPS: list[tuple[str, StepFn]] = [("validate", validate), ("preference", preference), ("dedup", dedup)]
+Annotate = Callable[[pl.DataFrame, Recipe], tuple[pl.DataFrame, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    drops: StepFn
+    annotate: Annotate | None = None  # columns the rule reads, computed over the rows still kept, and their stats
 
 
 @dataclass
@@ -28,25 +38,41 @@ class StepCount:
 
 @dataclass
 class PipelineResult:
-    kept: pl.DataFrame
+    kept: pl.DataFrame  # the canonical columns, keys and `cluster`
     dropped: pl.DataFrame  # the canonical columns plus step, reason, detail
     funnel: list[StepCount] = field(default_factory=list)
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # per step, what its annotation found
+
+
+def steps(benchmarks: list | None = None) -> list[Step]:
+    """The rules in order. Decontamination comes before dedup, so a duplicate group never keeps the copy that
+    leaks a benchmark item; it runs only when the caller loaded benchmarks (`build` does)."""
+    checks = [Step("validate", validate), Step("preference", preference)]
+    if benchmarks:
+        checks.append(Step("decontaminate", lambda frame, recipe, _: decontaminate(frame, recipe, benchmarks)))
+    return [*checks, Step("dedup", dedup), Step("near_dedup", near_dedup, annotate=with_clusters)]
 
 
 def run_pipeline(
-    frame: pl.DataFrame, recipe: Recipe, has_ratings: bool, on_step: Callable[[str], None] | None = None
+    frame: pl.DataFrame,
+    recipe: Recipe,
+    has_ratings: bool,
+    on_step: Callable[[str], None] | None = None,
+    benchmarks: list | None = None,
 ) -> PipelineResult:
     """Apply the steps in order; each sees only the rows the earlier ones kept."""
     kept = with_keys(frame)
-    drops, funnel = [], []
-    for name, step in STEPS:
+    drops, funnel, stats = [], [], {}
+    for step in steps(benchmarks):
         if on_step:
-            on_step(name)
-        dropped = step(kept, recipe, has_ratings).with_columns(step=pl.lit(name))
-        funnel.append(_count(name, kept.height, dropped))
+            on_step(step.name)
+        if step.annotate:
+            kept, stats[step.name] = step.annotate(kept, recipe)
+        dropped = step.drops(kept, recipe, has_ratings).with_columns(step=pl.lit(step.name))
+        funnel.append(_count(step.name, kept.height, dropped))
         kept = kept.join(dropped, on="row", how="anti", maintain_order="left")
         drops.append(dropped)
-    result = PipelineResult(kept, _dropped_rows(frame, drops), funnel)
+    result = PipelineResult(kept, _dropped_rows(frame, drops), funnel, stats)
     check_conservation(frame.height, result)
     return result
 

@@ -62,7 +62,7 @@ class DroppedRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     source_row: int = Field(ge=0)
-    step: Literal["validate", "preference", "dedup"]
+    step: Literal["validate", "preference", "decontaminate", "dedup", "near_dedup"]
     reason: Literal[tuple(REASONS)]  # type: ignore[valid-type]
     detail: str | None = Field(description="Specifics: the ratings, the kept row a duplicate points to, ...")
     system: str | None

@@ -56,3 +56,19 @@ def closed_endpoint() -> str:
 @pytest.fixture(autouse=True)
 def _hf_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path_factory.mktemp("hf_home")))
+
+
+BENCHMARK_SAMPLE = REPO / "data" / "benchmark-sample.jsonl"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _offline_builtin_benchmarks():
+    """Tests never reach the Hub: in-process builds read the built-in gsm8k and math500 from the shipped
+    benchmark-like sample (our own items, not GSM8K or MATH). Session-wide, so module fixtures that build
+    get it too. Real Hub loading is tested against the fake Hub, in a subprocess."""
+    from curate import benchmarks
+
+    local = {name: benchmarks.BenchmarkSpec(name=name, path=str(BENCHMARK_SAMPLE)) for name in benchmarks.BUILTIN}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(benchmarks, "BUILTIN", local)
+        yield

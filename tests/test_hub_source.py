@@ -36,7 +36,9 @@ def commit(hub: FakeHub, rows: list[dict]) -> str:
 
 
 def curate(env: dict, *args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "curate", "build", *args]
+    """`curate build` in a subprocess; no decontamination unless asked (test_decontaminate covers the Hub case)."""
+    decontaminate = [] if "--decontaminate" in args else ["--decontaminate", "none"]
+    command = [sys.executable, "-m", "curate", "build", *decontaminate, *args]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -83,6 +85,9 @@ def test_offline_mode_reads_the_hub_cache_and_says_so_when_missing(hub, tmp_path
     done = curate(offline, "--revision", sha, "--out", str(tmp_path / "b"), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["source"]["sha"] == sha
+    by_branch = curate(offline, "--out", str(tmp_path / "b2"), "--json")  # the cache knows what main pointed to
+    assert by_branch.returncode == 0, by_branch.stderr
+    assert json.loads(by_branch.stdout)["source"]["sha"] == sha
     missing = curate({**offline, "HF_HOME": str(tmp_path / "empty")}, "--out", str(tmp_path / "c"))
     assert missing.returncode == 4
     assert "not in the Hub cache" in missing.stderr

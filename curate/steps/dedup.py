@@ -27,14 +27,18 @@ def duplicate_pairs(frame: pl.DataFrame) -> pl.DataFrame:
 
 def duplicate_prompts(frame: pl.DataFrame) -> pl.DataFrame:
     """One pair per prompt: largest rating gap, then highest chosen rating, then first seen."""
+    ranked = frame.join(best_rows(frame, PROMPT_KEY), on=PROMPT_KEY, how="left", nulls_equal=True)
+    return _drops(ranked, pl.col("kept_row"), "duplicate_prompt", "prompt kept in row {}")
+
+
+def best_rows(frame: pl.DataFrame, group: list[str]) -> pl.DataFrame:
+    """Per group, `kept_row`: the row with the largest rating gap, then highest chosen rating, then first seen."""
     order = frame.sort(
         [pl.col("chosen_rating") - pl.col("rejected_rating"), "chosen_rating", "row"],
         descending=[True, True, False],
         nulls_last=True,
     )
-    best = order.group_by(PROMPT_KEY, maintain_order=True).agg(pl.col("row").first().alias("kept_row"))
-    ranked = frame.join(best, on=PROMPT_KEY, how="left", nulls_equal=True)
-    return _drops(ranked, pl.col("kept_row"), "duplicate_prompt", "prompt kept in row {}")
+    return order.group_by(group, maintain_order=True).agg(pl.col("row").first().alias("kept_row"))
 
 
 def _drops(frame: pl.DataFrame, kept_row: pl.Expr, reason: str, detail: str) -> pl.DataFrame:

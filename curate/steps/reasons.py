@@ -14,7 +14,11 @@ REASONS = {
     "inverted_rating": "the chosen response is rated below the rejected one",
     "tie": "both responses have the same rating",
     "small_rating_gap": "the rating gap is below `preference.min_rating_gap`",
+    "contaminated": "the prompt, chosen or rejected text overlaps a benchmark item (GSM8K, MATH-500 or one "
+    "named in the recipe): it holds at least `decontaminate.min_overlap` of the item's word n-grams",
     "duplicate_pair": "the same prompt, chosen and rejected (normalised) as an earlier kept row",
     "duplicate_prompt": "another pair for the same normalised prompt was kept (largest gap, then highest "
     "chosen rating, then first seen)",
+    "near_duplicate_prompt": "the prompt is a near-duplicate (shingle Jaccard at least `near_dedup.threshold`) of "
+    "a prompt kept in its cluster (same keep rule as `duplicate_prompt`)",
 }

@@ -1,0 +1,44 @@
+"""Step `near_dedup`: prompts that are near-duplicates of a kept prompt (reworded, a number changed, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from curate.config import Recipe
+from curate.steps import DROPS_SCHEMA
+from curate.steps.dedup import PROMPT_KEY, best_rows
+
+
+def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Add `cluster` (the smallest row of the near-duplicate cluster) to the rows still kept."""
+    from curate.neardup import prompt_clusters
+
+    config = recipe.near_dedup
+    found = prompt_clusters(frame.select("row", *PROMPT_KEY), config.threshold, config.shingle_words)
+    annotated = frame.join(found.rows, on="row", how="left", maintain_order="left")
+    sizes = annotated.group_by("cluster").agg(pl.col("prompt_key").n_unique().alias("prompts"), pl.len().alias("rows"))
+    shared = sizes.filter(pl.col("prompts") > 1)
+    stats = {
+        "clusters": shared.height,
+        "largest": int(shared["rows"].max() or 0),
+        "rows_in_clusters": int(shared["rows"].sum()),
+        "candidate_pairs": found.candidates,
+        "similar_pairs": found.pairs,
+    }
+    return annotated, stats
+
+
+def near_dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+    """One prompt per cluster, chosen by the exact-duplicate rule (largest gap, highest chosen rating, first)."""
+    if recipe.near_dedup.prompt_duplicates == "keep_all":
+        return pl.DataFrame(schema=DROPS_SCHEMA)
+    kept = best_rows(frame, ["cluster"]).join(frame.select("row", *PROMPT_KEY), left_on="kept_row", right_on="row")
+    marked = frame.join(kept, on="cluster", suffix="_kept")
+    same_prompt = pl.all_horizontal(pl.col(k).eq_missing(pl.col(f"{k}_kept")) for k in PROMPT_KEY)
+    dropped = marked.filter(~same_prompt)
+    detail = pl.format("near-duplicate of the prompt kept in row {}", pl.col("kept_row"))
+    return dropped.select("row", pl.lit("near_duplicate_prompt").alias("reason"), detail.alias("detail")).cast(
+        DROPS_SCHEMA
+    )
