@@ -1,18 +1,22 @@
-"""Write the shipped sample data/distilabel-math-sample.jsonl and data/sample_expected.json.
+"""Write the shipped sample data/distilabel-math-sample.jsonl, data/benchmark-sample.jsonl and
+data/sample_expected.json.
 
     python data/make_sample.py
 
 300 synthetic rows in the argilla/distilabel-math-preference-dpo schema: clean rows from
-benchmarks/generate.py, with defects planted at fixed rows (see `plant`). The expected
-counts are checked three ways before anything is written: the hand count (HAND_COUNT), the
-per-row plan (`plant`), and a small pure-Python implementation of the build rules
-(`drop_reasons`) run on the file as written. Rerunning rewrites byte-identical files.
+benchmarks/generate.py, with defects planted at fixed rows (see `plant` and `plant_leaks`), and a
+small benchmark-like file of our own items (not GSM8K or MATH) to decontaminate against offline.
+The expected counts are checked three ways before anything is written: the hand count (HAND_COUNT),
+the per-row plan, and a small pure-Python implementation of the build rules (`drop_reasons`, with
+all-pairs near-duplicate search instead of MinHash) run on the files as written. Rerunning rewrites
+byte-identical files.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 import unicodedata
 from collections import Counter
@@ -26,6 +30,10 @@ SEED = 2024
 ROWS = 300
 SAMPLE = HERE / "distilabel-math-sample.jsonl"
 EXPECTED = HERE / "sample_expected.json"
+BENCHMARK = HERE / "benchmark-sample.jsonl"
+NGRAM, MIN_OVERLAP, SHORTEST_ITEM = 8, 0.5, 3  # the recipe's decontaminate defaults
+SHINGLE, NEAR_THRESHOLD = 3, 0.7  # the recipe's near_dedup defaults
+COMMON_SHARE, COMMON_MIN = 0.01, 50  # boilerplate shingles (curate/neardup.py)
 MAX_CHARS = 8000
 CONTROL_TOKENS = ("<|im_start|>", "<|im_end|>")
 MISSING = object()  # the key is left out of the JSON object
@@ -43,8 +51,10 @@ HAND_COUNT = {
     "inverted_rating": 4,  # 8, 88, 171, 260
     "tie": 5,  # 17, 109, 190, 251, 213
     "small_rating_gap": 4,  # 36, 127, 177, 230
+    "contaminated": 4,  # 20, 45 (prompt), 85 (chosen), 115 (rejected)
     "duplicate_pair": 4,  # 101, 143, 267, 285
     "duplicate_prompt": 7,  # 90, 110, 135, 145, 175, 255, 275
+    "near_duplicate_prompt": 7,  # planted 195, 210, 290; written so by the templates 122, 146, 155, 174
 }
 REASONS = tuple(HAND_COUNT)  # rule order
 
@@ -159,6 +169,75 @@ def plant(rows: list[list], problems: list, factory: generate.RowFactory) -> dic
     return expect
 
 
+# Benchmark-like items we wrote ourselves (GSM8K-style word problems, MATH-style LaTeX problems).
+OWN_ITEMS = [
+    "A florist ties 14 roses into each bouquet and sells every bouquet for $23. On Saturday she used 378 roses. "
+    "How much money did she take in from the bouquets?",
+    "Marisol reads 17 pages of her novel every weekday and 35 pages on each weekend day. How many pages does "
+    "she read in three full weeks?",
+    "A water tank holds 1,200 litres. A pump fills it at 45 litres per minute while a leak drains 5 litres per "
+    "minute. How many minutes does it take to fill the empty tank?",
+    "Theo has twice as many stamps as Priyanka, and Priyanka has 18 fewer stamps than Omar. If Omar has 64 "
+    "stamps, how many stamps do the three children have together?",
+    "Compute $\\dbinom{12}{5}$.",
+    "Find the remainder when $7^{2024}$ is divided by $9$.",
+    "If $f(x) = \\frac{3x - 1}{x + 4}$, what is the value of $f^{-1}(2)$?",
+    "How many ordered pairs of positive integers $(a, b)$ satisfy $\\frac{1}{a} + \\frac{1}{b} = \\frac{1}{6}$?",
+]
+
+
+def plant_leaks(rows: list[list], problems: list, factory: generate.RowFactory) -> tuple[dict[int, str], list[str]]:
+    """Plant benchmark items (contamination) and near-duplicate prompts; return the plan and the benchmark.
+
+    Runs after `plant`, so the rows planted there come out of the generator exactly as before."""
+    expect: dict[int, str] = {}
+    leaked_chosen, leaked_rejected = unseen_question(factory, rows), unseen_question(factory, rows)
+    items = [
+        *OWN_ITEMS,
+        problems[20][1],  # row 20's question, verbatim
+        respell(problems[45][1]),  # row 45's question in other case, spacing and punctuation
+        leaked_chosen,
+        leaked_rejected,
+        near_miss(problems[125][1]),  # the same kind of problem with other names and numbers: row 125 is kept
+    ]
+    rows[85][C] += f"\n\nA similar exercise: {leaked_chosen}"
+    rows[115][R] = f"Compare this with: {leaked_rejected}\n\n{rows[115][R]}"
+    expect |= dict.fromkeys((20, 45, 85, 115), "contaminated")
+
+    # near-duplicate prompts, each rated so that the original wins the keep rule
+    rows[195] = [f"Please work this out. {rows[35][P]}", *rows[195][1:3], 7.0, 6.0]  # reworded
+    rows[210] = [rows[25][P].replace(" ", "  ").replace(".", " ."), *rows[210][1:3], 7.0, 6.0]  # respaced
+    rows[290] = [change_a_number(rows[235][P]), *rows[290][1:3], 7.0, 6.0]  # one number changed
+    expect |= dict.fromkeys((195, 210, 290), "near_duplicate_prompt")
+    # Prompts the templates made near-duplicates by themselves (name and one number apart, or case only).
+    expect |= dict.fromkeys((122, 146, 155, 174), "near_duplicate_prompt")
+    return expect, items
+
+
+def unseen_question(factory: generate.RowFactory, rows: list[list]) -> str:
+    """A new question that overlaps no row yet (a template shared with a row can make it match that row)."""
+    while True:
+        question = generate.new_problem(factory.u)[1]
+        grams = item_grams(question)
+        if not any(contains(text, grams) for row in rows for text in row[:3] if isinstance(text, str)):
+            return question
+
+
+def respell(question: str) -> str:
+    """The same words in other case, spacing and punctuation."""
+    return question.upper().replace(" ", "\n ").replace("?", " ?!")
+
+
+def near_miss(question: str) -> str:
+    """Another problem of the same kind: every number changed and the name swapped."""
+    changed = re.sub(r"\d+", lambda m: str(int(m.group()) + 7), question)
+    return re.sub(r"^\w+", "Someone", changed)
+
+
+def change_a_number(prompt: str) -> str:
+    return re.sub(r"\d+", lambda m: str(int(m.group()) + 1), prompt, count=1)
+
+
 def exactly(text: str, chars: int) -> str:
     """A runaway answer of exactly `chars` characters, ending in a non-ASCII one.
 
@@ -241,26 +320,99 @@ def preference(row: dict) -> str | None:
     return None
 
 
-def drop_reasons(source_rows: list[dict]) -> list[str | None]:
-    """The reason each row is dropped for (None = kept), by /tmp/rules.md read literally."""
+def drop_reasons(source_rows: list[dict], items: list[str]) -> list[str | None]:
+    """The reason each row is dropped for (None = kept), by the README's rules read literally."""
     rows = [canonical(r) for r in source_rows]
     reasons = [validate(r) or preference(r) for r in rows]
     kept = [i for i, reason in enumerate(reasons) if reason is None]
+    grams = [item_grams(item) for item in items]
+    for i in kept:
+        if any(contains(rows[i][k], g) for k in ("prompt", "chosen", "rejected") for g in grams):
+            reasons[i] = "contaminated"
+    kept = [i for i in kept if reasons[i] is None]
     seen = set()
     for i in kept:
         key = tuple(normalize(rows[i][k]) for k in ("prompt", "chosen", "rejected"))
         if key in seen:
             reasons[i] = "duplicate_pair"
         seen.add(key)
-    best: dict[str, tuple] = {}  # normalized prompt -> (gap, chosen rating, -row)
-    for i in (i for i in kept if reasons[i] is None):
+    kept = [i for i in kept if reasons[i] is None]
+    best = best_of_groups(rows, kept, lambda i: rows[i]["nprompt"])
+    for i in kept:
+        if best[rows[i]["nprompt"]] != i:
+            reasons[i] = "duplicate_prompt"
+    kept = [i for i in kept if reasons[i] is None]
+    cluster = near_clusters(rows, kept)
+    best = best_of_groups(rows, kept, cluster.__getitem__)
+    for i in kept:
+        if rows[best[cluster[i]]]["nprompt"] != rows[i]["nprompt"]:
+            reasons[i] = "near_duplicate_prompt"
+    return reasons
+
+
+def best_of_groups(rows: list[dict], kept: list[int], group) -> dict:
+    """group -> its row with the largest gap, then the highest chosen rating, then the first."""
+    best: dict = {}
+    for i in kept:
         chosen, rejected = number(rows[i]["chosen_rating"]), number(rows[i]["rejected_rating"])
         rank = (chosen - rejected, chosen, -i)
-        best[rows[i]["nprompt"]] = max(best.get(rows[i]["nprompt"], rank), rank)
-    for i in (i for i in kept if reasons[i] is None):
-        if best[rows[i]["nprompt"]][2] != -i:
-            reasons[i] = "duplicate_prompt"
-    return reasons
+        key = group(i)
+        if key not in best or rank > best[key][0]:
+            best[key] = (rank, i)
+    return {key: i for key, (_, i) in best.items()}
+
+
+_LATEX = ["\\displaystyle", "\\textstyle", "\\qquad", "\\quad", "\\left", "\\right", "\\biggl", "\\biggr", "\\bigl",
+          "\\bigr", "\\bigg", "\\big", "\\dfrac", "\\tfrac"]  # fmt: skip
+
+
+def match_words(text: str) -> list[str]:
+    """Lowercase ASCII words and digits: case, punctuation, spacing and LaTeX spacing do not count."""
+    text = re.sub("|".join(map(re.escape, _LATEX)), lambda m: "\\frac" if "frac" in m.group() else " ", text.lower())
+    return re.sub(r"[^a-z0-9]+", " ", text).split()
+
+
+def item_grams(item: str) -> tuple[set[str], int]:
+    words = match_words(item)
+    if len(words) < SHORTEST_ITEM:
+        return set(), 1
+    n = min(NGRAM, len(words))
+    grams = {" " + " ".join(words[i : i + n]) + " " for i in range(len(words) - n + 1)}
+    return grams, math.ceil(len(grams) * MIN_OVERLAP)
+
+
+def contains(text: str, item: tuple[set[str], int]) -> bool:
+    grams, needed = item
+    padded = " " + " ".join(match_words(text)) + " "
+    return bool(grams) and sum(gram in padded for gram in grams) >= needed
+
+
+def near_clusters(rows: list[dict], kept: list[int]) -> dict[int, int]:
+    """Row -> smallest row of its cluster: all pairs compared by exact shingle Jaccard, boilerplate left out."""
+    prompts = list(dict.fromkeys(rows[i]["nprompt"] for i in kept))
+    sets = [shingles(p) for p in prompts]
+    counts = Counter(s for one in sets for s in one)
+    limit = max(COMMON_SHARE * len(prompts), COMMON_MIN)
+    sets = [{s for s in one if counts[s] <= limit} for one in sets]
+    parent = list(range(len(prompts)))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    for a in range(len(sets)):
+        for b in range(a + 1, len(sets)):
+            union = len(sets[a] | sets[b])
+            if union and len(sets[a] & sets[b]) / union >= NEAR_THRESHOLD:
+                parent[max(root(a), root(b))] = min(root(a), root(b))
+    index = {p: root(k) for k, p in enumerate(prompts)}
+    return {i: index[rows[i]["nprompt"]] for i in kept}
+
+
+def shingles(prompt: str) -> set[tuple]:
+    words = match_words(prompt)
+    return {tuple(words[i : i + SHINGLE]) for i in range(max(len(words) - SHINGLE + 1, 1))} if words else set()
 
 
 def canonical(source: dict) -> dict:
@@ -291,12 +443,19 @@ def main() -> None:
     factory = generate.RowFactory(SEED)
     rows, problems = base_rows(factory)
     planned = plant(rows, problems, factory)
+    leaks, items = plant_leaks(rows, problems, factory)
+    planned |= leaks
     assert Counter(planned.values()) == Counter(HAND_COUNT), "the plan and the hand count differ"
 
     lines = [to_json(fields) for fields in rows]
     SAMPLE.write_text("".join(line + "\n" for line in lines), encoding="utf-8", newline="\n")
+    benchmark = [json.dumps({"id": i, "question": q}, ensure_ascii=False) for i, q in enumerate(items)]
+    BENCHMARK.write_text("".join(line + "\n" for line in benchmark), encoding="utf-8", newline="\n")
 
-    reasons = drop_reasons([json.loads(line) for line in SAMPLE.read_text("utf-8").splitlines()])
+    reasons = drop_reasons(
+        [json.loads(line) for line in SAMPLE.read_text("utf-8").splitlines()],
+        [json.loads(line)["question"] for line in BENCHMARK.read_text("utf-8").splitlines()],
+    )
     wrong = {i: (planned.get(i), got) for i, got in enumerate(reasons) if planned.get(i) != got}
     assert not wrong, f"rules disagree with the plan (row: (planned, rules)): {wrong}"
     expected = summary(reasons)

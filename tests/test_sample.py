@@ -6,7 +6,7 @@ import json
 
 import polars as pl
 import pytest
-from conftest import REPO, SAMPLE
+from conftest import BENCHMARK_SAMPLE, REPO, SAMPLE
 from typer.testing import CliRunner
 
 from curate.cli import app
@@ -15,7 +15,9 @@ from curate.cli import app
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("sample") / "curated-sample"
-    result = CliRunner().invoke(app, ["build", "--source", str(SAMPLE), "--out", str(out), "--json"])
+    # README's main command: offline, decontaminated against the shipped benchmark-like sample
+    command = ["build", "--source", str(SAMPLE), "--decontaminate", str(BENCHMARK_SAMPLE), "--out", str(out)]
+    result = CliRunner().invoke(app, [*command, "--json"])
     assert result.exit_code == 0, result.output
     return out, json.loads(result.stdout)
 
@@ -42,3 +44,10 @@ def test_sample_splits_share_no_prompt(built):
     train = set(pl.read_parquet(out / "data" / "train-*.parquet")["prompt"])
     test = set(pl.read_parquet(out / "data" / "test-*.parquet")["prompt"])
     assert test and not train & test
+
+
+def test_sample_reports_clusters_and_contamination(built):
+    _, report = built
+    assert report["near_duplicates"]["clusters"] == 7 and report["near_duplicates"]["largest"] == 2
+    [bench] = report["decontamination"]
+    assert bench["name"] == "benchmark-sample.jsonl" and bench["pairs_dropped"] == 4 and bench["items_matched"] == 4
