@@ -131,6 +131,11 @@ def _template_values(report: dict[str, Any], load_id: str) -> dict[str, Any]:
             for reason, count in step["dropped"].items()
         ],
         "load_id": load_id,
+        "near": report.get("near_duplicates") or {},
+        "recipe_near_threshold": report["recipe"]["near_dedup"]["threshold"],
+        "ngram": report["recipe"]["decontaminate"]["ngram"],
+        "min_overlap": report["recipe"]["decontaminate"]["min_overlap"],
+        "benchmarks": report.get("decontamination") or [],
         "format_words": "standard: ChatML strings" if chatml else "conversational: message lists",
         "prompt_words": "optional system turn + `<|im_start|>user\\n...<|im_end|>\\n<|im_start|>assistant\\n`, no BOS"
         if chatml

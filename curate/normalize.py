@@ -90,12 +90,12 @@ def normalize_text(text: str) -> str:
     return normalize_series(pl.Series([text], dtype=pl.String))[0]
 
 
-# LaTeX commands that change only spacing or delimiter size, and fraction variants that print the
-# same fraction. Longer names first: replace_many takes the first pattern that matches at a place.
+# LaTeX commands that change only spacing or delimiter size, and the display/text variants of
+# fractions and binomials. Longer names first: replace_many takes the first pattern that matches at a place.
 _LATEX_NOISE = {
     r"\displaystyle": " ", r"\textstyle": " ", r"\qquad": " ", r"\quad": " ", r"\left": " ", r"\right": " ",
     r"\biggl": " ", r"\biggr": " ", r"\bigl": " ", r"\bigr": " ", r"\bigg": " ", r"\big": " ",
-    r"\dfrac": r"\frac", r"\tfrac": r"\frac",
+    r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\dbinom": r"\binom", r"\tbinom": r"\binom",
 }  # fmt: skip
 
 

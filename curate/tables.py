@@ -22,4 +22,11 @@ def funnel_table(report: dict[str, Any]) -> Table:
     table.add_row("kept", "", f"{report['rows_kept']:,}", f"{report['rows_kept'] / total:.1%}", style="bold")
     for split, count in report["splits"].items():
         table.add_row("split", split, f"{count:,}", f"{count / total:.1%}")
+    near = report.get("near_duplicates") or {}
+    if near:
+        clusters = f"{near['clusters']:,} clusters, largest {near['largest']:,} rows"
+        table.add_row("near_dedup", "clusters", clusters, "", style="dim")
+    for bench in report.get("decontamination") or []:
+        matched = f"{bench['pairs_dropped']:,} pairs, {bench['items_matched']:,} of {bench['items']:,} items"
+        table.add_row("decontaminate", bench["name"], matched, "", style="dim")
     return table

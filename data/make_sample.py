@@ -363,12 +363,15 @@ def best_of_groups(rows: list[dict], kept: list[int], group) -> dict:
 
 
 _LATEX = ["\\displaystyle", "\\textstyle", "\\qquad", "\\quad", "\\left", "\\right", "\\biggl", "\\biggr", "\\bigl",
-          "\\bigr", "\\bigg", "\\big", "\\dfrac", "\\tfrac"]  # fmt: skip
+          "\\bigr", "\\bigg", "\\big", "\\dfrac", "\\tfrac", "\\dbinom", "\\tbinom"]  # fmt: skip
+
+
+LATEX_TO = {"\\dfrac": "\\frac", "\\tfrac": "\\frac", "\\dbinom": "\\binom", "\\tbinom": "\\binom"}
 
 
 def match_words(text: str) -> list[str]:
     """Lowercase ASCII words and digits: case, punctuation, spacing and LaTeX spacing do not count."""
-    text = re.sub("|".join(map(re.escape, _LATEX)), lambda m: "\\frac" if "frac" in m.group() else " ", text.lower())
+    text = re.sub("|".join(map(re.escape, _LATEX)), lambda m: LATEX_TO.get(m.group(), " "), text.lower())
     return re.sub(r"[^a-z0-9]+", " ", text).split()
 
 
