@@ -72,3 +72,22 @@ def _offline_builtin_benchmarks():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(benchmarks, "BUILTIN", local)
         yield
+
+
+@pytest.fixture(scope="session")
+def curated(tmp_path_factory) -> Path:
+    """The shipped sample built with the default recipe (read-only for the tests that use it)."""
+    from curate.build import build
+    from curate.config import load_recipe
+
+    out = tmp_path_factory.mktemp("data") / "curated"
+    build(load_recipe(overrides={"source.path": str(SAMPLE)}), out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Path:
+    """A tiny ChatML model and tokenizer trained on the sample's text (tests/tiny_model.py)."""
+    from tiny_model import build_model, build_tokenizer, corpus
+
+    return build_model(build_tokenizer(corpus(SAMPLE)), tmp_path_factory.mktemp("tiny") / "model")

@@ -12,10 +12,8 @@ from conftest import SAMPLE
 from tiny_model import build_tokenizer, corpus
 from typer.testing import CliRunner
 
-from curate.build import build
 from curate.check import check_splits
 from curate.cli import app
-from curate.config import load_recipe
 
 pytest.importorskip("transformers", reason="curate check needs transformers: pip install -e '.[train]'")
 
@@ -27,13 +25,6 @@ def tokenizer_dir(request, tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tok") / ("bos" if request.param else "plain")
     build_tokenizer(corpus(SAMPLE), with_bos=request.param).save_pretrained(folder)
     return folder
-
-
-@pytest.fixture(scope="module")
-def curated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "curated"
-    build(load_recipe(overrides={"source.path": str(SAMPLE)}), out)
-    return out
 
 
 def row(source_row: int, question="What is 2 + 3?", chosen="2 + 3 = 5.<|im_end|>", rejected="It is 6.<|im_end|>"):

@@ -11,13 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import SAMPLE
-from tiny_model import build_model, build_tokenizer, corpus
 from typer.testing import CliRunner
 
-from curate.build import build
 from curate.cli import app
-from curate.config import load_recipe
 
 pytest.importorskip("trl", reason="training tests need the train extra: pip install -e '.[train]'")
 
@@ -26,18 +22,6 @@ FAST = [
     "--set", "per_device_train_batch_size=4", "--set", "gradient_accumulation_steps=1", "--set", "warmup_ratio=0",
     "--set", "lr_scheduler_type=constant",
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return build_model(build_tokenizer(corpus(SAMPLE)), tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
-def curated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "curated"
-    build(load_recipe(overrides={"source.path": str(SAMPLE)}), out)
-    return out
 
 
 def train(data: Path, model: Path, out: Path, *extra: str) -> list[dict]:

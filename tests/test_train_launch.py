@@ -11,29 +11,15 @@ import polars as pl
 import pytest
 from conftest import SAMPLE
 from fakehub import FakeHub
-from tiny_model import build_model, build_tokenizer, corpus
+from tiny_model import corpus
 from typer.testing import CliRunner
 
-from curate.build import build
 from curate.cli import app
-from curate.config import load_recipe
 from curate.train.launch import ACCELERATE_CONFIGS, RUN_SCRIPT
 
 pytest.importorskip("trl", reason="training tests need the train extra: pip install -e '.[train]'")
 runner = CliRunner()
 TOKEN = "hf_jobs_token_abcdef0123456789"
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    return build_model(build_tokenizer(corpus(SAMPLE)), tmp_path_factory.mktemp("tiny") / "model")
-
-
-@pytest.fixture(scope="module")
-def curated(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "curated"
-    build(load_recipe(overrides={"source.path": str(SAMPLE)}), out)
-    return out
 
 
 def invoke(*args: str):
