@@ -1,10 +1,12 @@
 """The usual way: the curate build rules written as a typical Hugging Face `datasets` script.
 
-    python benchmarks/baseline_datasets.py ROWS.parquet OUT_DIR [--json]
+    python benchmarks/baseline_datasets.py ROWS.parquet OUT_DIR [--benchmark ITEMS.jsonl] [--json]
 
-One `.filter` per rule with a plain per-example function, dedup with a dict over the columns,
+One `.filter` per rule with a plain per-example function, decontamination with a `.filter` over
+Python sets of word n-grams, dedup with a dict over the columns, near-duplicate prompts with
+datasketch's MinHash and MinHashLSH (then the same exact Jaccard check and keep rule as curate),
 ChatML rendering with `.map`, then `train_test_split`. It is what bench_build.py times
-`curate build` against, and its counts must match curate's exactly.
+`curate build` against, and its counts must match curate's (near-duplicates up to LSH luck).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import tempfile
 import time
 import unicodedata
@@ -133,6 +136,107 @@ def best_of_each_prompt(ds: datasets.Dataset) -> list[int]:
     return sorted(-rank[2] for rank in best.values())
 
 
+# --- decontamination: word n-grams of each benchmark item, looked up in each text's n-grams ------
+
+NGRAM, MIN_OVERLAP, SHORTEST_ITEM = 8, 0.5, 3
+LATEX = {"\\displaystyle": " ", "\\textstyle": " ", "\\qquad": " ", "\\quad": " ", "\\left": " ", "\\right": " ",
+         "\\biggl": " ", "\\biggr": " ", "\\bigl": " ", "\\bigr": " ", "\\bigg": " ", "\\big": " ",
+         "\\dfrac": "\\frac", "\\tfrac": "\\frac", "\\dbinom": "\\binom", "\\tbinom": "\\binom"}  # fmt: skip
+LATEX_RE = re.compile("|".join(map(re.escape, LATEX)))
+NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def match_words(text: str) -> list[str]:
+    return NOT_WORD.sub(" ", LATEX_RE.sub(lambda m: LATEX[m.group()], text.lower())).split()
+
+
+class Benchmark:
+    """n-gram -> items holding it, and how many of its n-grams each item needs."""
+
+    def __init__(self, items: list[str]):
+        self.grams: dict[str, list[int]] = {}
+        self.needed: list[int] = []
+        self.sizes: set[int] = set()
+        for index, item in enumerate(items):
+            words = match_words(item)
+            size = min(NGRAM, len(words))
+            grams = set() if len(words) < SHORTEST_ITEM else set(ngrams(words, size))
+            for gram in grams:
+                self.grams.setdefault(gram, []).append(index)
+            self.sizes.add(size)
+            self.needed.append(math.ceil(len(grams) * MIN_OVERLAP) if grams else 10**9)
+
+    def matches(self, text: str) -> bool:
+        words = match_words(text)
+        found: dict[int, int] = {}
+        for size in self.sizes:
+            for gram in set(ngrams(words, size)):
+                for item in self.grams.get(gram, ()):
+                    found[item] = found.get(item, 0) + 1
+        return any(count >= self.needed[item] for item, count in found.items())
+
+
+def ngrams(words: list[str], n: int):
+    return (" ".join(words[i : i + n]) for i in range(len(words) - n + 1))
+
+
+# --- near-duplicate prompts: datasketch MinHash + MinHashLSH, candidates checked exactly --------
+
+SHINGLE, THRESHOLD, BANDS, ROWS = 3, 0.7, 20, 4
+COMMON_SHARE, COMMON_MIN = 0.01, 50
+
+
+def best_of_each_cluster(ds: datasets.Dataset) -> list[int]:
+    from datasketch import MinHash, MinHashLSH
+
+    prompts = [normalize(p) for p in ds["prompt"]]
+    distinct = list(dict.fromkeys(prompts))
+    sets = [shingles(p) for p in distinct]
+    counts: dict[str, int] = {}
+    for one in sets:
+        for s in one:
+            counts[s] = counts.get(s, 0) + 1
+    limit = max(COMMON_SHARE * len(distinct), COMMON_MIN)
+    sets = [{s for s in one if counts[s] <= limit} for one in sets]
+    lsh = MinHashLSH(num_perm=BANDS * ROWS, params=(BANDS, ROWS))
+    hashes = []
+    for key, one in enumerate(sets):
+        minhash = MinHash(num_perm=BANDS * ROWS)
+        minhash.update_batch([s.encode() for s in one])
+        hashes.append(minhash)
+        if one:
+            lsh.insert(key, minhash)
+    parent = list(range(len(distinct)))
+    for a, one in enumerate(sets):
+        for b in lsh.query(hashes[a]) if one else ():
+            if b > a and len(one & sets[b]) / len(one | sets[b]) >= THRESHOLD:
+                low, high = sorted((find(parent, a), find(parent, b)))
+                parent[high] = low
+    cluster = {p: find(parent, k) for k, p in enumerate(distinct)}
+    best: dict[int, tuple] = {}
+    for i, (prompt, chosen, rejected) in enumerate(
+        zip(prompts, ds["chosen_rating"], ds["rejected_rating"], strict=True)
+    ):
+        chosen, rejected = as_number(chosen), as_number(rejected)
+        rank = (chosen - rejected, chosen, -i)
+        if cluster[prompt] not in best or rank > best[cluster[prompt]]:
+            best[cluster[prompt]] = rank
+    kept_prompt = {c: prompts[-rank[2]] for c, rank in best.items()}
+    return [i for i, p in enumerate(prompts) if kept_prompt[cluster[p]] == p]
+
+
+def find(parent: list[int], x: int) -> int:
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+def shingles(prompt: str) -> set[str]:
+    words = match_words(prompt)
+    return set(ngrams(words, SHINGLE)) if len(words) >= SHINGLE else ({" ".join(words)} if words else set())
+
+
 def render(ex: dict) -> dict:
     return {
         "prompt": f"<|im_start|>user\n{ex['prompt'].strip()}<|im_end|>\n<|im_start|>assistant\n",
@@ -144,7 +248,7 @@ def render(ex: dict) -> dict:
 # --- the script ----------------------------------------------------------------------------
 
 
-def run_baseline(parquet_path: str | Path, out_dir: str | Path) -> dict:
+def run_baseline(parquet_path: str | Path, out_dir: str | Path, benchmark: Path | None = None) -> dict:
     """Build train/test parquet files in out_dir; return the counts in `curate build --json` form."""
     datasets.disable_caching()  # nothing reused between runs: each run pays the full cost
     datasets.disable_progress_bars()
@@ -156,8 +260,14 @@ def run_baseline(parquet_path: str | Path, out_dir: str | Path) -> dict:
         rows_in, dropped = len(ds), {}
         for reason, keep in FILTERS:
             ds = _counted(ds, ds.filter(keep), reason, dropped)
+        if benchmark:
+            items = [json.loads(line)["question"] for line in benchmark.read_text().splitlines()]
+            bench = Benchmark(items)
+            clean = ds.filter(lambda ex: not any(bench.matches(ex[key]) for key in TEXTS))
+            ds = _counted(ds, clean, "contaminated", dropped)
         ds = _counted(ds, ds.select(first_of_each_pair(ds)), "duplicate_pair", dropped)
         ds = _counted(ds, ds.select(best_of_each_prompt(ds)), "duplicate_prompt", dropped)
+        ds = _counted(ds, ds.select(best_of_each_cluster(ds)), "near_duplicate_prompt", dropped)
         ds = ds.map(render, remove_columns=ds.column_names)
         splits = _split(ds)
         for name, part in splits.items():
@@ -186,10 +296,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="parquet file in the distilabel math schema")
     parser.add_argument("out", type=Path, help="folder for train.parquet and test.parquet")
+    parser.add_argument("--benchmark", type=Path, help="JSONL benchmark items (a `question` column)")
     parser.add_argument("--json", action="store_true", help="print the counts as JSON")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    result = run_baseline(args.source, args.out)
+    result = run_baseline(args.source, args.out, args.benchmark)
     if args.json:
         print(json.dumps(result))
         return

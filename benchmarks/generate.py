@@ -46,7 +46,10 @@ RATES = {
     "null_rating": 0.001,
     "nan_rating": 0.0005,  # not asked for by the rules' examples, but NaN is not null in Arrow
     "too_long": 0.001,
+    "near_duplicate": 0.03,  # a recent prompt reworded, respaced or with one number changed
+    "contaminated": 0.002,  # a benchmark item (benchmark_items) in the prompt, chosen or rejected text
 }
+BENCHMARK_ITEMS = 2000  # the size of the benchmark file the build decontaminates against
 RECENT = 4096  # copies and repeated prompts come from this many recent rows
 
 Rand = Callable[[], float]
@@ -492,6 +495,68 @@ def respace(u: Rand, text: str) -> str:
     return text.replace("\n\n", "\n\n\n", 1) + "\n"
 
 
+SCENES = (
+    "is planning a {} for the {} club", "is helping a neighbour with a {} in the {}",
+    "writes a blog post about a {} at the {}", "is preparing a {} for the {} fair",
+    "runs a small {} next to the {}", "is studying for a {} at the {}",
+)  # fmt: skip
+EVENTS = (
+    "bake sale", "garden project", "bike repair", "science quiz", "craft stall", "book swap", "chess evening",
+    "photo contest", "charity run", "board game night", "recycling drive", "coding workshop",
+)  # fmt: skip
+VENUES = ("library", "school", "town hall", "harbour", "community centre", "market", "museum", "sports hall")
+
+
+def with_scene(u: Rand, problem: Problem) -> Problem:
+    """The prompt with a one-sentence scene first, as real questions carry context. Without it, two problems
+    from one template differ in a name and a number, and most prompts would be near-duplicates of others."""
+    scene = f"{_pick(u, NAMES)} {_pick(u, SCENES).format(_pick(u, EVENTS), _pick(u, VENUES))} on day {_int(u, 1, 365)}."
+    return (f"{scene} {problem[0]}", *problem[1:])
+
+
+def reword(u: Rand, prompt: str) -> str:
+    """A near-duplicate of a prompt: a lead-in added, one number changed, or other spacing and punctuation."""
+    x = u()
+    if x < 0.3:
+        return _pick(u, ("Question: ", "Please help me with this. ", "Homework: ", "Quick one: ")) + prompt
+    if x < 0.6:
+        digit = next((i for i, c in enumerate(prompt) if c.isdigit()), None)
+        return prompt if digit is None else f"{prompt[:digit]}{(int(prompt[digit]) + 1) % 10}{prompt[digit + 1 :]}"
+    return prompt.replace(" ", "  ").replace(". ", " . ").replace("?", " ?")
+
+
+# Benchmark-like items (GSM8K style), worded unlike the rows above so that only planted items match.
+BENCH_TEMPLATES = (
+    "A farmer has {a} cows and buys {b} more each month. After {c} months he sells {d} of them. How many cows "
+    "does the farmer have left?",
+    "{n} saves ${a} every week for {b} weeks and then spends ${c} on a present for {m}. How much money does "
+    "{n} still have?",
+    "A train leaves the station with {a} passengers. At the first stop {b} people get off and {c} get on. At the "
+    "second stop half of the passengers get off. How many passengers remain on the train?",
+    "{n} is {a} years older than {m}. In {b} years, {n} will be twice as old as {m} was {c} years ago. How old "
+    "is {m} now?",
+    "A rectangular swimming pool is {a} feet long, {b} feet wide and {c} feet deep. How many cubic feet of water "
+    "does it hold when it is filled to the top?",
+    "{n} bakes {a} trays of cookies with {b} cookies on each tray. {m} eats {c} cookies and the rest are shared "
+    "equally among {d} friends. How many cookies does each friend get?",
+    "The price of a concert ticket rose from ${a} to ${b}. By what percent did the price increase, to the nearest "
+    "whole percent, if {n} bought {c} tickets at the new price?",
+    "A school orders {a} boxes of pencils with {b} pencils in each box. Each of the {c} classes receives the same "
+    "number of pencils. How many pencils does each class receive, and how many are left over?",
+)
+
+
+def benchmark_items(count: int, seed: int = 1) -> list[str]:
+    """`count` distinct benchmark-like questions (the same for the same seed)."""
+    u = random.Random(seed).random
+    items: dict[str, None] = {}
+    while len(items) < count:
+        template = _pick(u, BENCH_TEMPLATES)
+        numbers = {k: _int(u, 2, 90) for k in "abcd"}
+        items[template.format(n=_pick(u, NAMES), m=_pick(u, NAMES), **numbers)] = None
+    return list(items)
+
+
 # --- rows --------------------------------------------------------------------------------
 
 
@@ -502,6 +567,7 @@ class RowFactory:
         self.u = random.Random(seed).random
         self.recent_rows: list[list] = []
         self.recent_problems: list[Problem] = []
+        self.items: list[str] | None = None
         self.count = 0
         self.cuts = _cumulative(RATES)
 
@@ -522,11 +588,16 @@ class RowFactory:
             fields = self.clean(_pick(u, self.recent_problems))
             if u() < 0.2:
                 fields[0] = respace(u, fields[0])
+        elif x < self.cuts["near_duplicate"] and self.cuts["too_long"] <= x and recent:
+            fields = self.clean(_pick(u, self.recent_problems))
+            fields[0] = reword(u, fields[0])
         else:
-            problem = new_problem(u)
+            problem = with_scene(u, new_problem(u))
             fields = self.clean(problem)
             self._remember_problem(problem)
             self._plant(x, fields)
+            if self.cuts["near_duplicate"] <= x < self.cuts["contaminated"]:
+                self._leak(fields)
         self._remember_row(fields)
         self.count += 1
         return _ordered(fields)
@@ -553,6 +624,19 @@ class RowFactory:
             f[3 + int(u() * 2)] = math.nan
         elif x < cuts["too_long"]:
             f[1] = pad_to(f[1], LONG_TEXT_CHARS + 500 + int(u() * 4000))
+
+    def _leak(self, f: list) -> None:
+        """Put a benchmark item in the prompt, the chosen or the rejected text."""
+        u = self.u
+        if self.items is None:
+            self.items = benchmark_items(BENCHMARK_ITEMS)
+        item, where = _pick(u, self.items), int(u() * 3)
+        if where == 0:
+            f[0] = item + SUFFIX
+        elif where == 1:
+            f[1] += f"\n\nThis is the same as a problem I have seen before: {item}"
+        else:
+            f[2] = f"Compare: {item}\n\n{f[2]}"
 
     def _remember_row(self, fields: list) -> None:
         slot = self.count % RECENT
@@ -611,6 +695,12 @@ def generate_rows(n: int, seed: int = 0) -> list[dict]:
 
 
 # --- writing -----------------------------------------------------------------------------
+
+
+def write_benchmark(out: Path, count: int = BENCHMARK_ITEMS) -> None:
+    """The benchmark file rows were contaminated from: JSONL with a `question` column."""
+    lines = (json.dumps({"question": q}, ensure_ascii=False) + "\n" for q in benchmark_items(count))
+    out.write_text("".join(lines), encoding="utf-8")
 
 
 def write(n: int, out: Path, seed: int = 0) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ from curate.config import Recipe
 from curate.output import (
     DROPPED_COLUMNS,
     DROPPED_PATH,
+    ROW_GROUP,
     file_records,
     split_path,
     write_atomically,
     write_json,
-    write_parquet,
+    write_parquet_parts,
 )
 from curate.pipeline import PipelineResult, run_pipeline
 from curate.render import render
@@ -40,17 +41,26 @@ def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> 
     benchmarks = load_benchmarks(recipe.decontaminate)
     result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say, benchmarks=benchmarks)
     say("render")
-    splits = split_rows(result.kept, recipe)
+    split = assign_splits(result.kept, recipe.split.test_size, recipe.split.seed)
+    rows = {name: split.eq(name).arg_true() for name in SPLITS}
     say("write")
-    report = _report(source, recipe, result, splits, benchmarks)
-    write_atomically(Path(out), lambda folder: _fill(folder, splits, result.dropped, report))
+    report = _report(source, recipe, result, rows, benchmarks)
+    write_atomically(Path(out), lambda folder: _fill(folder, result.kept, rows, recipe, result.dropped, report))
     return report
 
 
 def split_rows(kept: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
+    """The rendered train and test rows (whole frames: for tests and small data)."""
     rendered = render(kept, recipe.render)
     split = assign_splits(kept, recipe.split.test_size, recipe.split.seed)
     return {name: rendered.filter(split == name) for name in SPLITS}
+
+
+def _rendered_parts(kept: pl.DataFrame, rows: pl.Series, recipe: Recipe) -> Iterator[pl.DataFrame]:
+    """The split's rows rendered a row group at a time; one empty frame when it has none."""
+    yield render(kept.gather(rows.head(ROW_GROUP)), recipe.render)
+    for start in range(ROW_GROUP, len(rows), ROW_GROUP):
+        yield render(kept.gather(rows.slice(start, ROW_GROUP)), recipe.render)
 
 
 def _has_ratings(source: LoadedSource) -> bool:
@@ -59,8 +69,13 @@ def _has_ratings(source: LoadedSource) -> bool:
 
 
 def _report(
-    source: LoadedSource, recipe: Recipe, result: PipelineResult, splits: dict, benchmarks: list[Benchmark]
+    source: LoadedSource,
+    recipe: Recipe,
+    result: PipelineResult,
+    split_of: dict[str, pl.Series],
+    benchmarks: list[Benchmark],
 ) -> dict[str, Any]:
+    splits = {name: len(rows) for name, rows in split_of.items()}
     dropped: dict[str, int] = {}
     for step in result.funnel:
         dropped.update(step.dropped)
@@ -73,20 +88,24 @@ def _report(
         "rows_dropped": result.dropped.height,
         "dropped": dropped,
         "steps": [asdict(step) for step in result.funnel],
-        "splits": {name: frame.height for name, frame in splits.items()},
+        "splits": splits,
         "near_duplicates": result.stats.get("near_dedup", {}),
         "decontamination": contamination_report(benchmarks, result.dropped),
         "files": {},
     }
 
 
-def _fill(folder: Path, splits: dict[str, pl.DataFrame], dropped: pl.DataFrame, report: dict) -> None:
+def _fill(
+    folder: Path, kept: pl.DataFrame, rows: dict[str, pl.Series], recipe: Recipe, dropped: pl.DataFrame, report: dict
+) -> None:
     names = []
-    for name, frame in splits.items():
-        if frame.height or name == "train":
-            write_parquet(frame, folder / split_path(name))
+    for name, indices in rows.items():
+        if len(indices) or name == "train":
+            write_parquet_parts(_rendered_parts(kept, indices, recipe), folder / split_path(name))
             names.append(split_path(name))
-    write_parquet(dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS), folder / DROPPED_PATH)
+    dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
+    parts = (dropped_rows.slice(start, ROW_GROUP) for start in range(0, max(dropped_rows.height, 1), ROW_GROUP))
+    write_parquet_parts(parts, folder / DROPPED_PATH)
     (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
     report["files"] = file_records(folder, [*names, DROPPED_PATH, "README.md"])
     write_json(report, folder / "report.json")

@@ -5,12 +5,13 @@ of their sets of `shingle_words`-word shingles, after `match_text` normalisation
 Boilerplate shingles, found in more than 1% of the prompts (and in more than 50), do not count: distilabel's
 math prompts all end in "Take a deep breath, think step by step, and give an accurate response", which
 would otherwise make every two short questions look a third alike, and put most prompts in one LSH bucket.
+
 MinHash LSH only proposes candidate pairs; every candidate is checked against the real shingle sets, so a
-kept pair never depends on hash luck. LSH finds a pair right at the threshold with probability above
-99.5% (more above it). Clusters are the connected components of the confirmed pairs.
+kept pair never depends on hash luck. LSH finds a pair right at the threshold with probability above 99.5%
+(more above it). Clusters are the connected components of the confirmed pairs.
 
 Every hash here is a fixed algorithm (blake2b for words, 64-bit arithmetic for shingles, permutations and
-band keys): the same prompts give the same clusters in any process and with any polars version.
+band keys): the same prompts give the same clusters in any process and with any polars or numpy version.
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ import polars as pl
 
 from curate.normalize import match_text
 
-# 24 bands of 3 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
-# 1 - (1 - 0.7**3)**24 > 0.9999; at 0.3, 0.48 (and it is then dropped by the exact check).
-BANDS, ROWS = 24, 3
+# 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
+# 1 - (1 - 0.7**4)**20 = 0.996 (0.9999 at 0.8); at 0.4, 0.40, and at 0.2, 0.03: those are dropped
+# by the checks. 3 rows per band proposed 5x more candidates for no more pairs found (100k rows).
+BANDS, ROWS = 20, 4
+# Before the exact check, candidates whose MinHash values agree in fewer than (threshold - 0.25) of the
+# 80 places are dropped: 5 standard deviations below a pair right at the threshold.
+ESTIMATE_MARGIN = 0.25
 COMMON_SHARE, COMMON_MIN_PROMPTS = 0.01, 50  # boilerplate shingles, see above
-# Buckets larger than this only link neighbours (by prompt order) instead of every pair.
-BUCKET_CAP = 64
-_MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+BUCKET_CAP = 64  # larger LSH buckets only link neighbours (by prompt order) instead of every pair
+CHUNK = 50_000  # prompts (shingling) or pairs (estimates) at a time, to keep memory flat
 
 
 @dataclass(frozen=True)
@@ -39,73 +43,96 @@ class Clusters:
     pairs: int  # pairs confirmed at or above the threshold
 
 
+@dataclass(frozen=True)
+class Shingles:
+    """Each prompt's distinct non-boilerplate shingles, sorted by prompt."""
+
+    prompt: np.ndarray  # int32
+    shingle: np.ndarray  # uint64
+
+
 def prompt_clusters(frame: pl.DataFrame, threshold: float, shingle_words: int) -> Clusters:
-    """Cluster the rows of `frame` (row, system_key, prompt_key) by near-duplicate prompt."""
-    prompts = _distinct_prompts(frame)
+    """Cluster the rows of `frame` (row, system_key, prompt_key; ascending rows) by near-duplicate prompt."""
+    first_row = frame.select(pl.col("row").min().over("system_key", "prompt_key"))["row"].to_numpy()
+    prompts = _distinct_prompts(frame.filter(pl.Series(first_row == frame["row"].to_numpy())))
     shingles = prompt_shingles(prompts, shingle_words)
-    candidates = candidate_pairs(shingles, prompts)
-    confirmed = confirm(candidates, shingles, threshold)
-    component = components(prompts.height, confirmed["a"].to_numpy(), confirmed["b"].to_numpy())
-    first_rows = prompts["first_row"].to_numpy()
-    by_prompt = prompts.select("prompt", pl.Series("cluster", first_rows[component], pl.Int64))
-    rows = frame.select("row", "system_key", "prompt_key").join(
-        prompts.select("system_key", "prompt_key", "prompt"), on=["system_key", "prompt_key"], nulls_equal=True
-    )
-    rows = rows.join(by_prompt, on="prompt").select("row", "cluster")
-    return Clusters(rows.sort("row"), candidates.height, confirmed.height)
+    signatures = minhash(shingles, prompts.height)
+    candidates = candidate_pairs(signatures, shingles, prompts["system"].to_numpy())
+    likely = candidates[_estimates(signatures, candidates) >= threshold - ESTIMATE_MARGIN]
+    confirmed = confirm(likely, shingles, threshold)
+    component = components(prompts.height, confirmed[:, 0], confirmed[:, 1])
+    firsts = prompts["first_row"].to_numpy()
+    cluster = firsts[component[np.searchsorted(firsts, first_row)]]  # row -> its prompt -> its cluster
+    return Clusters(pl.DataFrame({"row": frame["row"], "cluster": cluster}), len(candidates), len(confirmed))
 
 
-def _distinct_prompts(frame: pl.DataFrame) -> pl.DataFrame:
-    """One entry per distinct (system, prompt), numbered in order of first appearance."""
-    firsts = frame.group_by("system_key", "prompt_key", maintain_order=True).agg(pl.col("row").min().alias("first_row"))
-    firsts = firsts.sort("first_row").with_row_index("prompt")
+def _distinct_prompts(firsts: pl.DataFrame) -> pl.DataFrame:
+    """The first row of each distinct (system, prompt), numbered in row order, with a system turn id."""
+    firsts = firsts.select(pl.col("row").alias("first_row"), "system_key", "prompt_key").with_row_index("prompt")
     system_id = pl.col("system_key").rank("dense").fill_null(0).cast(pl.Int64)
     return firsts.with_columns(system=system_id)
 
 
-def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> pl.DataFrame:
-    """prompt, shingle (u64): each prompt's distinct shingles. A prompt shorter than a shingle is one shingle."""
-    words = prompts.select(
-        "prompt", match_text(pl.col("prompt_key")).str.strip_chars(" ").str.split(" ").alias("word")
-    ).explode("word")
-    words = words.filter(pl.col("word").is_not_null() & (pl.col("word") != ""))
-    hashes = _word_hashes(words["word"])
-    prompt = words["prompt"].to_numpy()
-    starts, lengths = _shingle_starts(prompt, shingle_words)
-    shingle = np.zeros(len(starts), np.uint64)
+def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
+    parts = [_shingles(prompts.slice(start, CHUNK), shingle_words) for start in range(0, prompts.height, CHUNK)]
+    prompt = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int32)
+    shingle = np.concatenate([s for _, s in parts]) if parts else np.zeros(0, np.uint64)
+    del parts
+    return _without_boilerplate(prompt, shingle, prompts.height)
+
+
+def _shingles(prompts: pl.DataFrame, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(prompt, shingle) for one chunk of prompts: each run of `size` words, or the whole prompt when shorter.
+    A prompt without a single ASCII word or digit has no shingles (it can only be an exact duplicate)."""
+    text = prompts.select("prompt", match_text(pl.col("prompt_key")).str.strip_chars(" ").alias("text"))
+    text = text.filter(pl.col("text") != "")
+    if text.is_empty():
+        return np.zeros(0, np.int32), np.zeros(0, np.uint64)
+    words = text["text"].str.split(" ")
+    lengths = words.list.len().to_numpy()
+    owner = np.repeat(text["prompt"].to_numpy().astype(np.int64), lengths)
+    hashes = _word_hashes(words.explode())
+    windows = np.zeros(max(len(hashes) - size + 1, 0), np.uint64)
     with np.errstate(over="ignore"):
-        for offset in range(shingle_words):
-            inside = offset < lengths
-            word = np.where(inside, hashes[np.minimum(starts + offset, len(hashes) - 1)], 0)
-            shingle = np.where(inside, _mix(shingle * np.uint64(0x100000001B3) + word), shingle)
-    frame = pl.DataFrame({"prompt": prompt[starts] if len(starts) else prompt[:0], "shingle": shingle})
-    return _without_boilerplate(frame.unique(maintain_order=True), prompts.height)
+        for offset in range(size):
+            windows = windows * np.uint64(0x100000001B3) + hashes[offset : offset + len(windows)]
+    inside = owner[: len(windows)] == owner[size - 1 :][: len(windows)]  # the run does not cross two prompts
+    prompt, shingle = owner[: len(windows)][inside], _mix(windows[inside])
+    short = lengths < size
+    if short.any():
+        starts = np.cumsum(lengths) - lengths
+        extra = [_mix(_fold(hashes[s : s + n])) for s, n in zip(starts[short], lengths[short], strict=True)]
+        prompt = np.concatenate([prompt, text["prompt"].to_numpy().astype(np.int64)[short]])
+        shingle = np.concatenate([shingle, np.array(extra, np.uint64)])
+    pairs = pl.DataFrame({"prompt": prompt, "shingle": shingle})
+    distinct = pairs.group_by("prompt").agg(pl.col("shingle").unique()).sort("prompt").explode("shingle")
+    return distinct["prompt"].to_numpy().astype(np.int32), distinct["shingle"].to_numpy()  # shingles in any order
+
+
+def _fold(hashes: np.ndarray) -> np.uint64:
+    """What the window loop computes, for a prompt shorter than a window."""
+    value = np.uint64(0)
+    with np.errstate(over="ignore"):
+        for one in hashes:
+            value = value * np.uint64(0x100000001B3) + one
+    return value
 
 
 def _word_hashes(words: pl.Series) -> np.ndarray:
     """blake2b of each word (each distinct word hashed once in Python: vocabularies are small)."""
-    vocabulary = words.unique(maintain_order=True)
+    vocabulary = words.unique()
     digests = [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little") for w in vocabulary]
     values = pl.Series("hash", digests, pl.UInt64)
     return words.replace_strict(vocabulary, values, return_dtype=pl.UInt64).to_numpy()
 
 
-def _shingle_starts(prompt: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each shingle starts in the flat word array, and how many words it has (fewer for short prompts)."""
-    if len(prompt) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    first = np.flatnonzero(np.r_[True, prompt[1:] != prompt[:-1]])
-    count = np.diff(np.r_[first, len(prompt)])
-    per_prompt = np.maximum(count - size + 1, 1)
-    starts = np.repeat(first, per_prompt) + _ranges(per_prompt)
-    lengths = np.repeat(np.minimum(count, size), per_prompt)
-    return starts, lengths
-
-
-def _ranges(counts: np.ndarray) -> np.ndarray:
-    """0..n-1 for each n in counts, concatenated."""
-    ends = np.cumsum(counts)
-    return np.arange(ends[-1]) - np.repeat(ends - counts, counts)
+def _without_boilerplate(prompt: np.ndarray, shingle: np.ndarray, count: int) -> Shingles:
+    """The (distinct) pairs, without shingles found in more than the boilerplate share of prompts."""
+    values, prompts_with = np.unique(shingle, return_counts=True)
+    common = values[prompts_with > max(COMMON_SHARE * count, COMMON_MIN_PROMPTS)]  # a few hundred at most
+    at = np.minimum(np.searchsorted(common, shingle), max(len(common) - 1, 0))  # `common` is sorted and small
+    keep = common[at] != shingle if len(common) else np.ones(len(shingle), bool)
+    return Shingles(prompt[keep], shingle[keep])
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -116,48 +143,24 @@ def _mix(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def candidate_pairs(shingles: pl.DataFrame, prompts: pl.DataFrame) -> pl.DataFrame:
-    """a < b: prompts sharing all MinHash values of at least one band (and their system turn)."""
-    signatures, present = minhash(shingles, prompts.height)
-    system = _mix(prompts["system"].to_numpy().astype(np.uint64) + np.uint64(1))
-    keys = []
-    for band in range(BANDS):
-        columns = slice(band * ROWS, (band + 1) * ROWS)
-        key = system.copy()
-        with np.errstate(over="ignore"):
-            for value in signatures[:, columns].T:
-                key = _mix(key * np.uint64(0x9E3779B97F4A7C15) + value.astype(np.uint64))
-        keys.append(pl.DataFrame({"band": band, "key": key[present], "prompt": np.flatnonzero(present)}))
-    pairs = _bucket_pairs(pl.concat(keys))
-    system = prompts["system"].to_numpy()
-    same = system[pairs["a"].to_numpy()] == system[pairs["b"].to_numpy()]  # a band key may collide
-    return pairs.filter(pl.Series(same, dtype=pl.Boolean))
+def minhash(shingles: Shingles, count: int) -> np.ndarray:
+    """Per prompt BANDS * ROWS MinHash values (32 bits each); all-max for a prompt without shingles."""
+    signatures = np.full((count, BANDS * ROWS), np.iinfo(np.uint32).max, np.uint32)
+    first = np.flatnonzero(np.r_[True, shingles.prompt[1:] != shingles.prompt[:-1]]) if len(shingles.prompt) else []
+    bounds = [*first[:: max(len(first) // 64, 1)], len(shingles.prompt)] if len(first) else []
+    for start, end in zip(bounds, bounds[1:], strict=False):  # blocks of whole prompts: small temporaries
+        _minhash_block(shingles.prompt[start:end], shingles.shingle[start:end], signatures)
+    return signatures
 
 
-def _without_boilerplate(shingles: pl.DataFrame, count: int) -> pl.DataFrame:
-    limit = max(COMMON_SHARE * count, COMMON_MIN_PROMPTS)
-    return shingles.filter(pl.len().over("shingle") <= limit)
-
-
-def minhash(shingles: pl.DataFrame, count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per prompt BANDS * ROWS MinHash values (32 bits each), and which prompts have any shingle."""
-    prompt = shingles["prompt"].to_numpy()
-    values = shingles["shingle"].to_numpy()
-    signatures = np.zeros((count, BANDS * ROWS), np.uint32)
-    present = np.zeros(count, bool)
-    if len(values) == 0:
-        return signatures, present
-    order = np.argsort(prompt, kind="stable")
-    prompt, values = prompt[order], values[order]
+def _minhash_block(prompt: np.ndarray, values: np.ndarray, signatures: np.ndarray) -> None:
     first = np.flatnonzero(np.r_[True, prompt[1:] != prompt[:-1]])
     owners = prompt[first]
-    present[owners] = True
     multipliers, offsets = _permutations(BANDS * ROWS)
     with np.errstate(over="ignore"):
         for i in range(BANDS * ROWS):
             hashed = ((values * multipliers[i] + offsets[i]) >> np.uint64(32)).astype(np.uint32)  # multiply-shift
             signatures[owners, i] = np.minimum.reduceat(hashed, first)
-    return signatures, present
 
 
 def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -167,26 +170,67 @@ def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
     return sequence[:count] | np.uint64(1), sequence[count:]
 
 
-def _bucket_pairs(keys: pl.DataFrame) -> pl.DataFrame:
-    buckets = keys.sort("band", "key", "prompt").with_columns(size=pl.len().over("band", "key"))
-    buckets = buckets.filter(pl.col("size") > 1).with_columns(
-        bucket=pl.struct("band", "key").rank("dense"), index=pl.int_range(pl.len()).over("band", "key")
-    )
-    small = buckets.filter(pl.col("size") <= BUCKET_CAP).select("bucket", "prompt")
-    pairs = small.join(small, on="bucket", suffix="_b").filter(pl.col("prompt") < pl.col("prompt_b"))
-    large = buckets.filter(pl.col("size") > BUCKET_CAP)
-    chained = large.select("prompt", pl.col("prompt").shift(-1).over("bucket").alias("prompt_b")).drop_nulls()
-    both = pl.concat([pairs.select("prompt", "prompt_b"), chained], how="vertical_relaxed")
-    pairs = both.select(pl.col("prompt").alias("a"), pl.col("prompt_b").alias("b")).cast(pl.Int64)
-    return pairs.unique().sort("a", "b")
+def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarray) -> np.ndarray:
+    """(a, b) with a < b: prompts with the same system turn sharing all MinHash values of at least one band."""
+    present = np.unique(shingles.prompt)
+    base = _mix(system[present].astype(np.uint64) + np.uint64(1))
+    found = []
+    for band in range(BANDS):
+        key = base.copy()
+        with np.errstate(over="ignore"):
+            for value in signatures[present, band * ROWS : (band + 1) * ROWS].T:
+                key = _mix(key * np.uint64(0x9E3779B97F4A7C15) + value.astype(np.uint64))
+        found.append(_bucket_pairs(key, present))
+    pairs = np.unique(np.concatenate(found)) if found else np.zeros(0, np.uint64)
+    pairs = np.stack([pairs >> np.uint64(32), pairs & np.uint64(0xFFFFFFFF)], axis=1).astype(np.int64)
+    return pairs[system[pairs[:, 0]] == system[pairs[:, 1]]]  # a band key may collide
 
 
-def confirm(pairs: pl.DataFrame, shingles: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """The candidate pairs whose exact shingle-set Jaccard similarity is at least `threshold`."""
-    sizes = shingles.group_by("prompt").len()
+def _bucket_pairs(key: np.ndarray, prompt: np.ndarray) -> np.ndarray:
+    """Pairs within each bucket of equal keys, as a << 32 | b: all pairs, or neighbours in a large bucket."""
+    order = np.argsort(key, kind="stable")  # `prompt` is ascending, and stays so within a bucket
+    key, prompt = key[order], prompt[order]
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    size = np.diff(np.r_[starts, len(key)])
+    end = np.repeat(starts + size, size)  # where each element's bucket ends
+    large = np.repeat(size > BUCKET_CAP, size)
+    pairs = []
+    index = np.flatnonzero(end - np.arange(len(key)) > 1)
+    for gap in range(1, BUCKET_CAP):
+        index = index[index + gap < end[index]]
+        if gap > 1:
+            index = index[~large[index]]
+        if len(index) == 0:
+            break
+        pairs.append((prompt[index].astype(np.uint64) << np.uint64(32)) | prompt[index + gap].astype(np.uint64))
+    return np.concatenate(pairs) if pairs else np.zeros(0, np.uint64)
+
+
+def _estimates(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """The share of MinHash values each pair agrees on: an estimate of its Jaccard similarity."""
+    parts = [
+        (signatures[pairs[s : s + CHUNK, 0]] == signatures[pairs[s : s + CHUNK, 1]]).mean(axis=1)
+        for s in range(0, len(pairs), CHUNK)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def confirm(pairs: np.ndarray, shingles: Shingles, threshold: float) -> np.ndarray:
+    """The pairs whose exact shingle-set Jaccard similarity is at least `threshold`, sorted."""
+    parts = [_confirm(pairs[s : s + CHUNK // 2], shingles, threshold) for s in range(0, len(pairs), CHUNK // 2)]
+    return np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
+
+
+def _confirm(pairs: np.ndarray, shingles: Shingles, threshold: float) -> np.ndarray:
+    involved = np.zeros(int(shingles.prompt.max()) + 1, bool)
+    involved[pairs.ravel()] = True
+    mine = involved[shingles.prompt]  # only the prompts in these pairs: a join over all of them is large
+    sets = pl.DataFrame({"prompt": shingles.prompt[mine].astype(np.int64), "shingle": shingles.shingle[mine]})
+    sizes = sets.group_by("prompt").len()
+    candidates = pl.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1]})
     shared = (
-        pairs.join(shingles, left_on="a", right_on="prompt")
-        .join(shingles, left_on=["b", "shingle"], right_on=["prompt", "shingle"])
+        candidates.join(sets, left_on="a", right_on="prompt")
+        .join(sets, left_on=["b", "shingle"], right_on=["prompt", "shingle"])
         .group_by("a", "b")
         .len("shared")
     )
@@ -194,7 +238,7 @@ def confirm(pairs: pl.DataFrame, shingles: pl.DataFrame, threshold: float) -> pl
         sizes.rename({"prompt": "b", "len": "size_b"}), on="b"
     )
     jaccard = pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))
-    return scored.filter(jaccard >= threshold).select("a", "b").sort("a", "b")
+    return scored.filter(jaccard >= threshold).select("a", "b").sort("a", "b").to_numpy().astype(np.int64)
 
 
 def components(count: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -11,7 +11,9 @@ import polars as pl
 # the replacement several times faster on long texts (shared/notes/perf.md).
 _WHITESPACE_RUNS = r"\s\s+|[^\S ]"
 
-KEY_COLUMNS = {"system": "system_key", "prompt": "prompt_key", "chosen": "chosen_key", "rejected": "rejected_key"}
+KEY_COLUMNS = {"system": "system_key", "prompt": "prompt_key"}
+RESPONSE_KEYS = {"chosen": "chosen_key", "rejected": "rejected_key"}
+CHUNK_ROWS = 100_000  # normalised copies of the long responses exist for this many rows at a time
 
 
 def normalize_series(texts: pl.Series) -> pl.Series:
@@ -80,9 +82,32 @@ def _collapse_whitespace(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
 
 
 def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the normalised key columns the preference, dedup and split steps compare."""
-    composed = frame.with_columns(_nfc(frame[text]).alias(key) for text, key in KEY_COLUMNS.items())
-    return composed.with_columns(_collapse_whitespace(pl.col(key)) for key in KEY_COLUMNS.values())  # in parallel
+    """Add what the preference, dedup and split steps compare: `system_key` and `prompt_key` (normalised
+    texts); `responses_equal` (chosen and rejected are equal once normalised); and `responses_hash`, an
+    in-process hash of both normalised responses. Responses are long, so their normalised copies are made
+    a chunk at a time and not kept; the hash only proposes duplicate pairs, which `response_keys` then checks."""
+    keyed = _with_normal(frame, KEY_COLUMNS)
+    parts = [_response_summary(frame.slice(start, CHUNK_ROWS)) for start in range(0, frame.height, CHUNK_ROWS)]
+    summary = pl.concat(parts) if parts else _response_summary(frame)
+    return keyed.hstack(summary)
+
+
+def response_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `chosen_key` and `rejected_key`, the normalised responses (for the few rows that need them)."""
+    return _with_normal(frame, RESPONSE_KEYS)
+
+
+def _with_normal(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    composed = frame.with_columns(_nfc(frame[text]).alias(key) for text, key in columns.items())
+    return composed.with_columns(_collapse_whitespace(pl.col(key)) for key in columns.values())  # in parallel
+
+
+def _response_summary(chunk: pl.DataFrame) -> pl.DataFrame:
+    keyed = response_keys(chunk.select(*RESPONSE_KEYS))
+    return keyed.select(
+        (pl.col("chosen_key") == pl.col("rejected_key")).alias("responses_equal"),
+        pl.struct(*RESPONSE_KEYS.values()).hash(seed=20241128).alias("responses_hash"),  # fixed seed, this process
+    )
 
 
 def normalize_text(text: str) -> str:

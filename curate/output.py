@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import polars as pl
@@ -26,15 +26,31 @@ def split_path(split: str) -> str:
 DROPPED_PATH = "dropped/dropped-00000-of-00001.parquet"
 
 
+ROW_GROUP = 50_000
+
+
 def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     """Plain Arrow types (string, list) as `push_to_hub` writes them; fixed settings so bytes repeat."""
+    write_parquet_parts([frame], path)
+
+
+def write_parquet_parts(parts: Iterable[pl.DataFrame], path: Path) -> None:
+    """One parquet file from frames made one at a time (at least one, maybe empty), so that a large split
+    never has to exist whole in memory, nor its Arrow copy."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = frame.to_arrow()
-    table = table.cast(pa.schema([_plain_field(f) for f in table.schema]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, path, compression="zstd", row_group_size=50_000)
+    writer = None
+    try:
+        for frame in parts:
+            table = frame.to_arrow()
+            table = table.cast(pa.schema([_plain_field(f) for f in table.schema]))
+            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+            writer.write_table(table, row_group_size=ROW_GROUP)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def _plain_field(field):

@@ -62,14 +62,15 @@ def item_ngrams(words: list[str], n: int) -> list[str]:
 
 def matches(frame: pl.DataFrame, patterns: pl.DataFrame) -> pl.DataFrame:
     """row, text, text_order, benchmark, benchmark_order, item: every (text, item) match in `frame`."""
-    found = []
     needles = patterns["pattern"].unique().sort().to_list()
+    normal = frame.select("row", *(match_text(pl.col(text)).alias(text) for text in TEXTS))  # texts in parallel
+    hit = normal.select(pl.col(text).str.contains_any(needles).fill_null(False) for text in TEXTS)
+    found = []
     for order, text in enumerate(TEXTS):
-        normal = frame.select("row", match_text(pl.col(text)).alias("match"))
-        hits = normal.filter(pl.col("match").str.contains_any(needles).fill_null(False))
+        hits = normal.filter(hit[text]).select("row", text)
         if hits.is_empty():
             continue
-        grams = hits.select("row", pl.col("match").str.extract_many(needles, overlapping=True).alias("pattern"))
+        grams = hits.select("row", pl.col(text).str.extract_many(needles, overlapping=True).alias("pattern"))
         grams = grams.explode("pattern").unique()
         per_item = grams.join(patterns, on="pattern").group_by("row", "benchmark", "benchmark_order", "item")
         counted = per_item.agg(pl.len().alias("found"), pl.col("needed").first())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from curate.config import Recipe
+from curate.normalize import response_keys
 from curate.steps import DROPS_SCHEMA
 
 PAIR_KEY = ["system_key", "prompt_key", "chosen_key", "rejected_key"]
@@ -12,6 +13,7 @@ PROMPT_KEY = ["system_key", "prompt_key"]
 
 
 def dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+    frame = frame.select("row", *PROMPT_KEY, "responses_hash", "chosen", "rejected", "chosen_rating", "rejected_rating")
     copies = duplicate_pairs(frame)
     if recipe.dedup.prompt_duplicates == "keep_all":
         return copies
@@ -20,25 +22,30 @@ def dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFram
 
 
 def duplicate_pairs(frame: pl.DataFrame) -> pl.DataFrame:
-    """The same pair after normalisation: the first seen is kept."""
+    """The same pair after normalisation: the first seen is kept.
+
+    Rows sharing a prompt and a hash of both responses are candidates; their normalised responses are
+    then compared exactly, so a hash collision can never drop a pair."""
+    candidates = frame.filter(pl.len().over(*PROMPT_KEY, "responses_hash") > 1)
+    exact = response_keys(candidates.select("row", *PROMPT_KEY, "chosen", "rejected"))
     first = pl.col("row").min().over(PAIR_KEY)
-    return _drops(frame, first, "duplicate_pair", "same pair as row {}")
+    return _drops(exact, first, "duplicate_pair", "same pair as row {}")
 
 
 def duplicate_prompts(frame: pl.DataFrame) -> pl.DataFrame:
     """One pair per prompt: largest rating gap, then highest chosen rating, then first seen."""
-    ranked = frame.join(best_rows(frame, PROMPT_KEY), on=PROMPT_KEY, how="left", nulls_equal=True)
-    return _drops(ranked, pl.col("kept_row"), "duplicate_prompt", "prompt kept in row {}")
+    return _drops(frame, best_row(PROMPT_KEY), "duplicate_prompt", "prompt kept in row {}")
 
 
-def best_rows(frame: pl.DataFrame, group: list[str]) -> pl.DataFrame:
-    """Per group, `kept_row`: the row with the largest rating gap, then highest chosen rating, then first seen."""
-    order = frame.sort(
+def best_row(group: list[str]) -> pl.Expr:
+    """Per group, the row with the largest rating gap, then the highest chosen rating, then the first seen.
+    A window, not a join on the (long) prompt keys: half a gigabyte less at a million rows."""
+    ranked = pl.col("row").sort_by(
         [pl.col("chosen_rating") - pl.col("rejected_rating"), "chosen_rating", "row"],
         descending=[True, True, False],
         nulls_last=True,
     )
-    return order.group_by(group, maintain_order=True).agg(pl.col("row").first().alias("kept_row"))
+    return ranked.first().over(group)
 
 
 def _drops(frame: pl.DataFrame, kept_row: pl.Expr, reason: str, detail: str) -> pl.DataFrame:

@@ -8,7 +8,7 @@ import polars as pl
 
 from curate.config import Recipe
 from curate.steps import DROPS_SCHEMA
-from curate.steps.dedup import PROMPT_KEY, best_rows
+from curate.steps.dedup import PROMPT_KEY, best_row
 
 
 def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, dict[str, Any]]:
@@ -17,7 +17,7 @@ def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, di
 
     config = recipe.near_dedup
     found = prompt_clusters(frame.select("row", *PROMPT_KEY), config.threshold, config.shingle_words)
-    annotated = frame.join(found.rows, on="row", how="left", maintain_order="left")
+    annotated = frame.with_columns(found.rows["cluster"])  # in the frame's row order
     sizes = annotated.group_by("cluster").agg(pl.col("prompt_key").n_unique().alias("prompts"), pl.len().alias("rows"))
     shared = sizes.filter(pl.col("prompts") > 1)
     stats = {
@@ -34,9 +34,10 @@ def near_dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.Dat
     """One prompt per cluster, chosen by the exact-duplicate rule (largest gap, highest chosen rating, first)."""
     if recipe.near_dedup.prompt_duplicates == "keep_all":
         return pl.DataFrame(schema=DROPS_SCHEMA)
-    kept = best_rows(frame, ["cluster"]).join(frame.select("row", *PROMPT_KEY), left_on="kept_row", right_on="row")
-    marked = frame.join(kept, on="cluster", suffix="_kept")
-    same_prompt = pl.all_horizontal(pl.col(k).eq_missing(pl.col(f"{k}_kept")) for k in PROMPT_KEY)
+    columns = ["row", *PROMPT_KEY, "cluster", "chosen_rating", "rejected_rating"]
+    marked = frame.select(columns).with_columns(kept_row=best_row(["cluster"]))
+    kept_keys = [pl.col(key).filter(pl.col("row") == pl.col("kept_row")).first().over("cluster") for key in PROMPT_KEY]
+    same_prompt = pl.all_horizontal(pl.col(k).eq_missing(kept) for k, kept in zip(PROMPT_KEY, kept_keys, strict=True))
     dropped = marked.filter(~same_prompt)
     detail = pl.format("near-duplicate of the prompt kept in row {}", pl.col("kept_row"))
     return dropped.select("row", pl.lit("near_duplicate_prompt").alias("reason"), detail.alias("detail")).cast(

@@ -15,7 +15,7 @@ def preference(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.Dat
 
 
 def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
-    checks = [Rule("identical_responses", pl.col("chosen_key") == pl.col("rejected_key"))]
+    checks = [Rule("identical_responses", pl.col("responses_equal"))]
     if not has_ratings:
         return checks
     ratings = pl.format("chosen {} vs rejected {}", pl.col("chosen_rating"), pl.col("rejected_rating"))

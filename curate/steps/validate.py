@@ -29,7 +29,8 @@ def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
 
 
 def _is_empty(text: str) -> pl.Expr:
-    return pl.col(text).is_null() | (pl.col(text).str.strip_chars() == "")
+    # No stripped copy of every text (1.4 GB at 1M rows): look for one non-whitespace character instead.
+    return pl.col(text).is_null() | ~pl.col(text).str.contains(r"\S")
 
 
 def _missing_rating() -> pl.Expr:
