@@ -53,7 +53,7 @@ class Shingles:
 
 def prompt_clusters(frame: pl.DataFrame, threshold: float, shingle_words: int) -> Clusters:
     """Cluster the rows of `frame` (row, system_key, prompt_key; ascending rows) by near-duplicate prompt."""
-    first_row = frame.select(pl.col("row").min().over("system_key", "prompt_key"))["row"].to_numpy()
+    first_row = _first_rows(frame)
     prompts = _distinct_prompts(frame.filter(pl.Series(first_row == frame["row"].to_numpy())))
     shingles = prompt_shingles(prompts, shingle_words)
     signatures = minhash(shingles, prompts.height)
@@ -66,6 +66,18 @@ def prompt_clusters(frame: pl.DataFrame, threshold: float, shingle_words: int) -
     return Clusters(pl.DataFrame({"row": frame["row"], "cluster": cluster}), len(candidates), len(confirmed))
 
 
+def _first_rows(frame: pl.DataFrame) -> np.ndarray:
+    """Per row, the first row with the same (system, prompt). Grouped by an in-process hash of the keys (a
+    window over the long keys themselves costs 0.4 GB at a million rows), then checked exactly."""
+    keys = pl.struct("system_key", "prompt_key")
+    first = frame.select(pl.col("row").min().over(keys.hash(seed=20241128)))["row"]
+    at = np.searchsorted(frame["row"].to_numpy(), first.to_numpy())
+    same = frame.select(pl.col(k).eq_missing(pl.col(k).gather(at)).all() for k in ("system_key", "prompt_key"))
+    if all(same.row(0)):
+        return first.to_numpy()
+    return frame.select(pl.col("row").min().over("system_key", "prompt_key"))["row"].to_numpy()  # a collision
+
+
 def _distinct_prompts(firsts: pl.DataFrame) -> pl.DataFrame:
     """The first row of each distinct (system, prompt), numbered in row order, with a system turn id."""
     firsts = firsts.select(pl.col("row").alias("first_row"), "system_key", "prompt_key").with_row_index("prompt")
@@ -74,11 +86,41 @@ def _distinct_prompts(firsts: pl.DataFrame) -> pl.DataFrame:
 
 
 def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
-    parts = [_shingles(prompts.slice(start, CHUNK), shingle_words) for start in range(0, prompts.height, CHUNK)]
+    starts = range(0, prompts.height, CHUNK)
+    parts = [_shingles(prompts.slice(start, CHUNK), shingle_words) for start in starts]
+    common = _boilerplate(parts, [min(CHUNK, prompts.height - start) for start in starts], prompts.height)
+    for i, (prompt, shingle) in enumerate(parts):  # replaced one by one, so only one unfiltered part is copied
+        keep = ~_isin(shingle, common)
+        parts[i] = (prompt[keep], shingle[keep])
     prompt = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int32)
     shingle = np.concatenate([s for _, s in parts]) if parts else np.zeros(0, np.uint64)
-    del parts
-    return _without_boilerplate(prompt, shingle, prompts.height)
+    return Shingles(prompt, shingle)
+
+
+def _boilerplate(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int], count: int) -> np.ndarray:
+    """The shingles found in more than the boilerplate share of prompts (sorted).
+
+    Counted without putting all shingles together: a shingle above the share overall is above it in at least
+    one chunk, so only those suspects are counted everywhere."""
+    limit = max(COMMON_SHARE * count, COMMON_MIN_PROMPTS)
+    suspects = []
+    for (_, shingle), size in zip(parts, sizes, strict=True):
+        values, found = np.unique(shingle, return_counts=True)
+        suspects.append(values[found > limit * size / count])
+    suspects = np.unique(np.concatenate(suspects)) if suspects else np.zeros(0, np.uint64)
+    totals = np.zeros(len(suspects), np.int64)
+    for _, shingle in parts:
+        at = np.searchsorted(suspects, shingle[_isin(shingle, suspects)])
+        totals += np.bincount(at, minlength=len(suspects))
+    return suspects[totals > limit]
+
+
+def _isin(values: np.ndarray, sorted_few: np.ndarray) -> np.ndarray:
+    """values in sorted_few (small): a binary search, where np.isin would compare every value once per element."""
+    if len(sorted_few) == 0:
+        return np.zeros(len(values), bool)
+    at = np.minimum(np.searchsorted(sorted_few, values), len(sorted_few) - 1)
+    return sorted_few[at] == values
 
 
 def _shingles(prompts: pl.DataFrame, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -126,15 +168,6 @@ def _word_hashes(words: pl.Series) -> np.ndarray:
     return words.replace_strict(vocabulary, values, return_dtype=pl.UInt64).to_numpy()
 
 
-def _without_boilerplate(prompt: np.ndarray, shingle: np.ndarray, count: int) -> Shingles:
-    """The (distinct) pairs, without shingles found in more than the boilerplate share of prompts."""
-    values, prompts_with = np.unique(shingle, return_counts=True)
-    common = values[prompts_with > max(COMMON_SHARE * count, COMMON_MIN_PROMPTS)]  # a few hundred at most
-    at = np.minimum(np.searchsorted(common, shingle), max(len(common) - 1, 0))  # `common` is sorted and small
-    keep = common[at] != shingle if len(common) else np.ones(len(shingle), bool)
-    return Shingles(prompt[keep], shingle[keep])
-
-
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: every input bit affects every output bit."""
     with np.errstate(over="ignore"):
@@ -144,8 +177,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def minhash(shingles: Shingles, count: int) -> np.ndarray:
-    """Per prompt BANDS * ROWS MinHash values (32 bits each); all-max for a prompt without shingles."""
-    signatures = np.full((count, BANDS * ROWS), np.iinfo(np.uint32).max, np.uint32)
+    """Per prompt BANDS * ROWS MinHash values, the top 16 bits of each (b-bit MinHash: two different minima
+    agree by chance once in 65,536, which the exact check absorbs; half the memory of 32 bits)."""
+    signatures = np.full((count, BANDS * ROWS), np.iinfo(np.uint16).max, np.uint16)
     first = np.flatnonzero(np.r_[True, shingles.prompt[1:] != shingles.prompt[:-1]]) if len(shingles.prompt) else []
     bounds = [*first[:: max(len(first) // 64, 1)], len(shingles.prompt)] if len(first) else []
     for start, end in zip(bounds, bounds[1:], strict=False):  # blocks of whole prompts: small temporaries
@@ -160,7 +194,7 @@ def _minhash_block(prompt: np.ndarray, values: np.ndarray, signatures: np.ndarra
     with np.errstate(over="ignore"):
         for i in range(BANDS * ROWS):
             hashed = ((values * multipliers[i] + offsets[i]) >> np.uint64(32)).astype(np.uint32)  # multiply-shift
-            signatures[owners, i] = np.minimum.reduceat(hashed, first)
+            signatures[owners, i] = np.minimum.reduceat(hashed, first) >> np.uint32(16)
 
 
 def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
