@@ -28,6 +28,7 @@ from curate.render import render
 from curate.sources import LoadedSource, load_source
 from curate.split import assign_splits
 from curate.steps.decontaminate import contamination_report
+from curate.steps.length import length_report
 
 SPLITS = ("train", "test")
 Progress = Callable[[str], None]
@@ -91,6 +92,7 @@ def _report(
         "splits": splits,
         "near_duplicates": result.stats.get("near_dedup", {}),
         "decontamination": contamination_report(benchmarks, result.dropped),
+        "lengths": length_report(result.kept, split_of, result.stats.get("length", {})),
         "files": {},
     }
 

@@ -34,6 +34,8 @@ BUILD_EXAMPLES = """
 `curate build --recipe my.yaml --test-size 0.05 --json` : recipe file, a flag override, report as JSON
 
 `curate build --decontaminate gsm8k,my-evals.jsonl` : benchmarks to decontaminate against (`none`: no check)
+
+`curate build --tokenizer teknium/OpenHermes-2.5-Mistral-7B --max-length 2048` : drop pairs TRL would truncate
 """
 
 RecipeOpt = Annotated[
@@ -64,6 +66,13 @@ def build(
     ] = None,
     near_duplicates: Annotated[str | None, typer.Option(help="best | keep_all (near-duplicate prompts)")] = None,
     near_threshold: Annotated[float | None, typer.Option(help="Shingle Jaccard similarity of near-duplicates.")] = None,
+    tokenizer: Annotated[
+        str | None, typer.Option(help="Measure pairs in tokens of this tokenizer (Hub id or folder).")
+    ] = None,
+    max_length: Annotated[int | None, typer.Option(help="With --tokenizer: drop pairs over this many tokens.")] = None,
+    max_chosen_longer_share: Annotated[
+        float | None, typer.Option(help="Bound the share of pairs whose chosen response is longer (length bias).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json to stdout instead of the table.")] = False,
 ) -> None:
     """Pull, validate, filter and deduplicate preference pairs, render them and write train/test splits."""
@@ -82,6 +91,9 @@ def build(
         "decontaminate.benchmarks": _benchmark_list(decontaminate),
         "near_dedup.prompt_duplicates": near_duplicates,
         "near_dedup.threshold": near_threshold,
+        "tokens.tokenizer": tokenizer,
+        "tokens.max_length": max_length,
+        "length_bias.max_chosen_longer_share": max_chosen_longer_share,
     }
     with _errors():
         from curate.build import build as run_build
@@ -268,6 +280,7 @@ _STAGES = {
     "preference": "checking preferences",
     "decontaminate": "checking for benchmark items",
     "dedup": "removing duplicates",
+    "length": "measuring lengths",
     "near_dedup": "finding near-duplicate prompts",
     "render": "rendering and splitting",
     "write": "writing the folder",

@@ -158,6 +158,37 @@ class SplitConfig(_Section):
     seed: int = Field(42, description="Seed of the grouped split; same seed and data, same split.")
 
 
+class TokensConfig(_Section):
+    tokenizer: str | None = Field(
+        None,
+        description="Tokenizer (Hub model id or local folder) to measure pairs with, as TRL's DPOTrainer will; "
+        "null = lengths in characters and no token limit.",
+    )
+    max_length: int | None = Field(
+        None,
+        gt=0,
+        description="Drop pairs whose prompt + longer response exceed this many tokens (reason too_long), so "
+        "training never truncates or drops them silently. Needs `tokenizer`.",
+    )
+
+    @model_validator(mode="after")
+    def _limit_needs_tokenizer(self):
+        if self.max_length is not None and self.tokenizer is None:
+            raise ValueError("tokens.max_length needs tokens.tokenizer")
+        return self
+
+
+class LengthBiasConfig(_Section):
+    max_chosen_longer_share: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="Bound on the share of pairs whose chosen response is longer than the rejected one; above it, "
+        "the most length-skewed of those pairs are dropped (reason length_bias). DPO learns 'longer is better' "
+        "when the share is high. null = report the share, drop nothing.",
+    )
+
+
 class CardConfig(_Section):
     license: str | None = Field(None, description="License in the dataset card; null = the source's license.")
     pretty_name: str | None = Field(None, description="Title of the dataset card; null = derived from the source.")
@@ -175,6 +206,8 @@ class Recipe(_Section):
     dedup: DedupConfig = DedupConfig()
     near_dedup: NearDedupConfig = NearDedupConfig()
     render: RenderConfig = RenderConfig()
+    tokens: TokensConfig = TokensConfig()
+    length_bias: LengthBiasConfig = LengthBiasConfig()
     split: SplitConfig = SplitConfig()
     card: CardConfig = CardConfig()
 

@@ -13,6 +13,7 @@ from curate.errors import ConservationError
 from curate.normalize import with_keys
 from curate.steps.decontaminate import decontaminate
 from curate.steps.dedup import dedup
+from curate.steps.length import length, with_lengths
 from curate.steps.near_dedup import near_dedup, with_clusters
 from curate.steps.preference import preference
 from curate.steps.validate import validate
@@ -50,7 +51,8 @@ def steps(benchmarks: list | None = None) -> list[Step]:
     checks = [Step("validate", validate), Step("preference", preference)]
     if benchmarks:
         checks.append(Step("decontaminate", lambda frame, recipe, _: decontaminate(frame, recipe, benchmarks)))
-    return [*checks, Step("dedup", dedup), Step("near_dedup", near_dedup, annotate=with_clusters)]
+    dedups = [Step("dedup", dedup), Step("near_dedup", near_dedup, annotate=with_clusters)]
+    return [*checks, *dedups, Step("length", length, annotate=with_lengths)]
 
 
 def run_pipeline(

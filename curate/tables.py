@@ -29,4 +29,9 @@ def funnel_table(report: dict[str, Any]) -> Table:
     for bench in report.get("decontamination") or []:
         matched = f"{bench['pairs_dropped']:,} pairs, {bench['items_matched']:,} of {bench['items']:,} items"
         table.add_row("decontaminate", bench["name"], matched, "", style="dim")
+    for split, figures in (report.get("lengths") or {}).get("splits", {}).items():
+        share, ratio = figures["bias"]["chosen_longer_share"], figures["bias"]["median_length_ratio"]
+        if share is not None:
+            bias = f"chosen longer in {share:.1%}, median ratio {ratio:.2f}x ({report['lengths']['unit']})"
+            table.add_row("length bias", split, bias, "", style="dim")
     return table

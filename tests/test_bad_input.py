@@ -118,3 +118,16 @@ def test_refuses_to_replace_a_folder_that_is_not_a_build(tmp_path):
     assert result.exit_code == 5
     assert "is not a curate build folder" in result.stderr
     assert (precious / "thesis.tex").read_text() == "years of work"
+
+
+def test_folder_where_no_file_names_the_split(tmp_path):
+    folder = tmp_path / "prefs" / "data"
+    folder.mkdir(parents=True)
+    for split in ("train_prefs", "test_prefs"):
+        write_jsonl(folder / f"{split}-00000-of-00001.jsonl", distinct_pairs(3))
+    error = build_error(tmp_path / "prefs", tmp_path)
+    assert "no file names the split 'train'" in error and "train_prefs" in error
+    result = runner.invoke(app, ["build", "--source", str(tmp_path / "prefs"), "--split", "train_prefs",
+                                 "--out", str(tmp_path / "ok"), "--json", "--decontaminate", "none"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["rows_in"] == 3

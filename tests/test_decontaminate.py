@@ -212,5 +212,5 @@ def test_none_turns_decontamination_off(tmp_path):
     done = curate_build(env, "--source", str(source), "--decontaminate", "none", "-o", str(tmp_path / "o"), "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert [s["step"] for s in report["steps"]] == ["validate", "preference", "dedup", "near_dedup"]
+    assert [s["step"] for s in report["steps"]] == ["validate", "preference", "dedup", "near_dedup", "length"]
     assert report["decontamination"] == [] and report["recipe"]["decontaminate"]["benchmarks"] == []

@@ -126,7 +126,7 @@ def test_every_emitted_reason_is_documented():
 def test_funnel_counts_add_up():
     rows = [*distinct_pairs(5), pair(instruction=""), pair(chosen_rating=2.0), pair(), pair()]
     result = run(rows)
-    assert [s.step for s in result.funnel] == ["validate", "preference", "dedup", "near_dedup"]
+    assert [s.step for s in result.funnel] == ["validate", "preference", "dedup", "near_dedup", "length"]
     for before, after in zip(result.funnel, result.funnel[1:], strict=False):
         assert before.rows_out == after.rows_in
     assert result.funnel[0].rows_in == len(rows)
@@ -140,8 +140,8 @@ def test_documented_reason_order_is_the_rule_order():
 
     recipe = Recipe()
     applied = [r.reason for r in validate.rules(recipe, True) + preference.rules(recipe, True)]
-    later = ["contaminated", "duplicate_pair", "duplicate_prompt", "near_duplicate_prompt"]
+    later = ["contaminated", "duplicate_pair", "duplicate_prompt", "near_duplicate_prompt", "too_long", "length_bias"]
     assert [*applied, *later] == list(REASONS)
     assert [step.name for step in steps(benchmarks=["any"])] == [
-        "validate", "preference", "decontaminate", "dedup", "near_dedup"
+        "validate", "preference", "decontaminate", "dedup", "near_dedup", "length"
     ]  # fmt: skip

@@ -21,4 +21,7 @@ REASONS = {
     "chosen rating, then first seen)",
     "near_duplicate_prompt": "the prompt is a near-duplicate (shingle Jaccard at least `near_dedup.threshold`) of "
     "a prompt kept in its cluster (same keep rule as `duplicate_prompt`)",
+    "too_long": "prompt + longer response exceed `tokens.max_length` tokens of `tokens.tokenizer`",
+    "length_bias": "one of the most length-skewed chosen-longer pairs, dropped to keep their share within "
+    "`length_bias.max_chosen_longer_share`",
 }

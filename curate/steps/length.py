@@ -1,0 +1,158 @@
+"""Step `length`: pairs too long for the trainer, and the length bias DPO would learn from.
+
+Lengths are tokens of the target tokenizer when the recipe names one (measured the way TRL's DPOTrainer
+tokenizes: the rendered prompt, and prompt + response minus the prompt), else characters of the stripped texts.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import polars as pl
+
+from curate.config import Recipe
+from curate.steps import DROPS_SCHEMA, Rule, first_failing
+
+LENGTH_COLUMNS = ["prompt_len", "chosen_len", "rejected_len"]
+
+
+def with_lengths(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """The rows with their three lengths, and the length-bias figures before this step drops anything."""
+    name = recipe.tokens.tokenizer
+    measured = _token_lengths(frame, recipe, name) if name else _char_lengths(frame)
+    return frame.with_columns(measured.get_columns()), {"unit": "tokens" if name else "characters", **bias(measured)}
+
+
+def length(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+    limit = recipe.tokens.max_length
+    rules = []
+    if limit is not None:
+        total = pl.col("prompt_len") + pl.max_horizontal("chosen_len", "rejected_len")
+        detail = pl.format(
+            "prompt {} + chosen {} / rejected {} tokens > {}", *[pl.col(c) for c in LENGTH_COLUMNS], pl.lit(limit)
+        )
+        rules.append(Rule("too_long", total > limit, detail))
+    too_long = first_failing(frame, rules)
+    remaining = frame.join(too_long, on="row", how="anti")
+    return pl.concat([too_long, length_bias(remaining, recipe.length_bias.max_chosen_longer_share)]).sort("row")
+
+
+def length_bias(frame: pl.DataFrame, max_share: float | None) -> pl.DataFrame:
+    """Drop the fewest, most length-skewed chosen-longer pairs that bring their share down to `max_share`."""
+    longer = frame.filter(pl.col("chosen_len") > pl.col("rejected_len"))
+    if max_share is None or frame.height == 0 or longer.height <= max_share * frame.height:
+        return pl.DataFrame(schema=DROPS_SCHEMA)
+    # Dropping k chosen-longer pairs gives a share of (L - k) / (N - k); the smallest k with share <= bound:
+    needed = math.ceil((longer.height - max_share * frame.height) / (1 - max_share) - 1e-9)
+    ratio = pl.col("chosen_len") / pl.max_horizontal(pl.col("rejected_len"), pl.lit(1))
+    skewed = longer.sort([ratio, "row"], descending=[True, False]).head(needed)
+    return (
+        skewed.select(
+            "row",
+            pl.lit("length_bias").alias("reason"),
+            pl.format("chosen {} vs rejected {} ({}x)", "chosen_len", "rejected_len", ratio.round(2)).alias("detail"),
+        )
+        .cast(DROPS_SCHEMA)
+        .sort("row")
+    )
+
+
+def bias(lengths: pl.DataFrame) -> dict[str, Any]:
+    """Share of pairs whose chosen response is longer, and the median chosen/rejected length ratio."""
+    if lengths.height == 0:
+        return {"pairs": 0, "chosen_longer_share": None, "median_length_ratio": None}
+    figures = lengths.select(
+        (pl.col("chosen_len") > pl.col("rejected_len")).mean().alias("share"),
+        (pl.col("chosen_len") / pl.max_horizontal(pl.col("rejected_len"), pl.lit(1))).median().alias("ratio"),
+    ).row(0)
+    return {
+        "pairs": lengths.height,
+        "chosen_longer_share": round(figures[0], 4),
+        "median_length_ratio": round(figures[1], 4),
+    }
+
+
+def length_stats(lengths: pl.DataFrame) -> dict[str, dict[str, float | None]]:
+    """min / median / p95 / max of prompt, chosen and rejected lengths."""
+    stats = {}
+    for column in LENGTH_COLUMNS:
+        values = lengths[column]
+        empty = values.len() == 0
+        stats[column.removesuffix("_len")] = {
+            "min": None if empty else int(values.min()),
+            "median": None if empty else float(values.median()),
+            "p95": None if empty else float(values.quantile(0.95, interpolation="nearest")),
+            "max": None if empty else int(values.max()),
+        }
+    return stats
+
+
+def length_report(kept: pl.DataFrame, split_of: dict[str, pl.Series], before: dict[str, Any]) -> dict[str, Any]:
+    """Per split: prompt/chosen/rejected length statistics and the length-bias figures of what was kept."""
+    splits = {}
+    for name, rows in split_of.items():
+        lengths = kept.select(LENGTH_COLUMNS).gather(rows)
+        splits[name] = {**length_stats(lengths), "bias": bias(lengths)}
+    return {
+        "unit": before.get("unit"),
+        "before_length_step": {k: v for k, v in before.items() if k != "unit"},
+        "splits": splits,
+    }
+
+
+def _char_lengths(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        *[
+            pl.col(c).str.strip_chars().str.len_chars().cast(pl.Int64).alias(f"{c}_len")
+            for c in ("prompt", "chosen", "rejected")
+        ]
+    )
+
+
+def _token_lengths(frame: pl.DataFrame, recipe: Recipe, name: str) -> pl.DataFrame:
+    """Batched: the rendered prompt, then prompt + response with TRL's EOS rule; a response's length is
+    what it adds to the prompt."""
+    from curate.render import render
+
+    rendered = render(frame, recipe.render)
+    tokenizer = _tokenizer(name)
+    if rendered.height == 0:
+        return pl.DataFrame(schema=dict.fromkeys(LENGTH_COLUMNS, pl.Int64))
+    prompt = _count(tokenizer, rendered["prompt"].to_list(), None)
+    chosen = _count(tokenizer, rendered["prompt"].to_list(), rendered["chosen"].to_list())
+    rejected = _count(tokenizer, rendered["prompt"].to_list(), rendered["rejected"].to_list())
+    return pl.DataFrame(
+        {
+            "prompt_len": prompt,
+            "chosen_len": [whole - part for whole, part in zip(chosen, prompt, strict=True)],
+            "rejected_len": [whole - part for whole, part in zip(rejected, prompt, strict=True)],
+        },
+        schema=dict.fromkeys(LENGTH_COLUMNS, pl.Int64),
+    )
+
+
+def _count(tokenizer, prompts: list, responses: list | None) -> list[int]:
+    if prompts and isinstance(prompts[0], list):  # conversational: the chat template decides the tokens
+        conversations = prompts if responses is None else [p + r for p, r in zip(prompts, responses, strict=True)]
+        extra = {"add_generation_prompt": True} if responses is None else {}
+        return [len(_ids(tokenizer.apply_chat_template(c, tokenize=True, **extra))) for c in conversations]
+    eos = tokenizer.eos_token or ""
+    texts = (
+        prompts
+        if responses is None
+        else [p + (r if r.endswith(eos) else r + eos) for p, r in zip(prompts, responses, strict=True)]
+    )
+    return [len(ids) for ids in tokenizer(texts)["input_ids"]]
+
+
+def _ids(encoded) -> list[int]:
+    return list(encoded["input_ids"]) if hasattr(encoded, "keys") else list(encoded)
+
+
+@functools.cache
+def _tokenizer(name: str):
+    from curate.check import load_tokenizer
+
+    return load_tokenizer(name)
