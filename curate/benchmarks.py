@@ -25,6 +25,11 @@ WAY_OUT = (
     "or `problem` column, or `path:` under decontaminate.benchmarks in the recipe), set HF_HUB_OFFLINE=1 if it "
     "is in your Hub cache, or turn decontamination off with --decontaminate none."
 )
+OFFLINE_WAY_OUT = (
+    "HF_HUB_OFFLINE is set and this benchmark is not in the Hub cache: load it once online, pass a local copy "
+    "(--decontaminate PATH, a JSONL or parquet file with a `question` or `problem` column), or turn "
+    "decontamination off with --decontaminate none."
+)
 
 
 @dataclass(frozen=True)
@@ -127,12 +132,18 @@ class _benchmark_errors:
 
         where = f"benchmark {_name(self.spec)} ({self.spec.dataset}, split {self.spec.split})"
         if isinstance(error, errors.RepositoryNotFoundError | errors.RevisionNotFoundError):
-            raise HubError(f"{where} not found on the Hub", hint=WAY_OUT) from None
+            raise HubError(f"{where} not found on the Hub", hint=_way_out()) from None
         if _unreachable(error):
-            raise HubError(f"cannot load {where}: {_first_line(error)}", hint=WAY_OUT) from None
+            raise HubError(f"cannot load {where}: {_first_line(error)}", hint=_way_out()) from None
         if isinstance(error, ValueError) and "split" in str(error).lower():
             raise InputError(f"{where}: {_first_line(error)}", hint="Set `split:` for this benchmark in the recipe.")
         return False
+
+
+def _way_out() -> str:
+    from huggingface_hub import constants
+
+    return OFFLINE_WAY_OUT if constants.HF_HUB_OFFLINE else WAY_OUT
 
 
 def _unreachable(error: BaseException) -> bool:
