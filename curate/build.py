@@ -109,5 +109,6 @@ def _fill(
     parts = (dropped_rows.slice(start, ROW_GROUP) for start in range(0, max(dropped_rows.height, 1), ROW_GROUP))
     write_parquet_parts(parts, folder / DROPPED_PATH)
     (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
-    report["files"] = file_records(folder, [*names, DROPPED_PATH, "README.md"])
+    # The card is not hashed: `curate push` renders it again with the repo id in it.
+    report["files"] = file_records(folder, [*names, DROPPED_PATH])
     write_json(report, folder / "report.json")

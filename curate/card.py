@@ -48,10 +48,9 @@ def card_data(report: dict[str, Any], folder: Path):
 def configs(report: dict[str, Any]) -> list[dict]:
     files = [{"split": s, "path": split_path(s).replace("00000-of-00001.parquet", "*")} for s in written_splits(report)]
     dropped = [{"split": "dropped", "path": DROPPED_PATH.replace("00000-of-00001.parquet", "*")}]
-    return [
-        {"config_name": "default", "default": True, "data_files": files},
-        {"config_name": "dropped", "data_files": dropped},
-    ]
+    default = {"config_name": "default", "default": True, "data_files": files}
+    # `datasets` cannot load a config whose only file has no rows, so a build that dropped nothing lists none.
+    return [default, {"config_name": "dropped", "data_files": dropped}] if report["rows_dropped"] else [default]
 
 
 def written_splits(report: dict[str, Any]) -> list[str]:
@@ -61,8 +60,8 @@ def written_splits(report: dict[str, Any]) -> list[str]:
 
 def dataset_info(report: dict[str, Any], folder: Path) -> list[dict]:
     """Features, split sizes and byte counts per config, as `push_to_hub` records them."""
-    default = {s: folder / split_path(s) for s in written_splits(report)}
-    return [_info("default", default), _info("dropped", {"dropped": folder / DROPPED_PATH})]
+    default = _info("default", {s: folder / split_path(s) for s in written_splits(report)})
+    return [default, _info("dropped", {"dropped": folder / DROPPED_PATH})] if report["rows_dropped"] else [default]
 
 
 def _info(config: str, files: dict[str, Path]) -> dict:
@@ -123,6 +122,7 @@ def _template_values(report: dict[str, Any], load_id: str) -> dict[str, Any]:
         "source_split": source["split"],
         "rows_in": report["rows_in"],
         "rows_kept": report["rows_kept"],
+        "rows_dropped": report["rows_dropped"],
         "split_counts": ", ".join(f"{n} {s}" for s, n in report["splits"].items()),
         "splits": list(report["splits"].items()),
         "funnel": [

@@ -109,6 +109,8 @@ def build(
 
         out_console.print(funnel_table(report))
         out_console.print(f"Wrote [bold]{escape(str(out))}[/bold] (report.json, README.md, data/, dropped/)")
+    if report["rows_kept"] == 0:
+        err_console.print("Warning: no pairs were kept; every row is in dropped/ with its reason.", highlight=False)
 
 
 def _benchmark_list(flag: str | None) -> list[str] | None:

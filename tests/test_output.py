@@ -170,3 +170,30 @@ def test_card_features_are_what_datasets_would_write(tmp_path, fmt):
         expected = Features.from_arrow_schema(pq.read_schema(tmp_path / "out" / path))._to_yaml_list()
         assert infos[config]["features"] == expected
     assert {s["name"]: s["num_examples"] for s in infos["default"]["splits"]} == {"train": 36, "test": 4}
+
+
+def test_a_build_that_drops_nothing_loads_and_lists_no_dropped_config(tmp_path):
+    from datasets import load_dataset
+
+    report = build_from(tmp_path, distinct_pairs(20))
+    assert report["rows_dropped"] == 0
+    assert sorted(load_dataset(str(tmp_path / "out"))) == ["test", "train"]
+    card = (tmp_path / "out/README.md").read_text()
+    assert "config_name: dropped" not in card and "No pair was dropped." in card
+
+
+def test_a_build_that_keeps_nothing_still_accounts_for_every_row(tmp_path):
+    from typer.testing import CliRunner
+
+    from curate.cli import app
+
+    source = write_jsonl(tmp_path / "s.jsonl", [pair(chosen_rating=5.0, rejected_rating=5.0)] * 3)
+    result = CliRunner().invoke(app, ["build", "--source", str(source), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0
+    assert "Warning: no pairs were kept" in result.stderr
+    assert pl.read_parquet(tmp_path / "out/dropped/*.parquet")["reason"].to_list() == ["tie"] * 3
+
+
+def test_the_card_is_not_in_the_hashed_files(tmp_path):
+    report = build_from(tmp_path, rows_with_defects())
+    assert "README.md" not in report["files"] and "data/train-00000-of-00001.parquet" in report["files"]
