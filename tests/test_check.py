@@ -100,3 +100,18 @@ def test_problems_exit_1_with_examples(tokenizer_dir, tmp_path):
     result = CliRunner().invoke(app, ["check", str(tmp_path), "--tokenizer", str(tokenizer_dir), "--max-length", "200"])
     assert result.exit_code == 1
     assert "eos" in result.stdout and "train:2" in result.stdout
+
+
+def test_unreachable_hub_tokenizer_is_a_clear_error(curated, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import closed_endpoint
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env |= {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "curate", "check", str(curated), "--tokenizer", "someone/some-model"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4, done.stderr
+    assert "Error: cannot load the tokenizer someone/some-model" in done.stderr and "Traceback" not in done.stderr
