@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate.train.run import encode_pairs
+
 EXAMPLES_PER_KIND = 5
 PROBLEMS = {
     "bos": "prompt+response does not start with exactly one BOS",
@@ -29,6 +31,18 @@ CHATML_PROMPT = re.compile(
 
 
 @dataclass
+class EncodedPair:
+    prompt: list[int]
+    chosen: list[int]  # prompt + chosen
+    rejected: list[int]  # prompt + rejected
+
+
+def encode_pair(row: dict, tokenizer) -> EncodedPair:
+    """One row's tokens, made as TRL makes them (see curate.train.run.encode_pairs)."""
+    return EncodedPair(*encode_pairs([row["prompt"]], [row["chosen"]], [row["rejected"]], tokenizer)[0])
+
+
+@dataclass
 class Finding:
     kind: str
     count: int = 0
@@ -42,6 +56,7 @@ class CheckReport:
     max_length: int | None
     findings: dict[str, Finding]
     longest: int = 0
+    lengths: dict[str, list[int]] = field(default_factory=dict)  # per split, prompt + longer response per row
 
     @property
     def ok(self) -> bool:
@@ -61,16 +76,20 @@ class CheckReport:
 def check_splits(splits: dict[str, Any], tokenizer, name: str, max_length: int | None = None) -> CheckReport:
     """Audit every row of every split (datasets or lists of dicts with prompt/chosen/rejected)."""
     findings = {kind: Finding(kind) for kind in PROBLEMS}
-    rows, longest = {}, 0
+    rows, longest, lengths = {}, 0, {}
     for split, data in splits.items():
         rows[split] = len(data)
-        for index, row in enumerate(_rows(data)):
+        lengths[split] = []
+        records = list(_rows(data))
+        encoded = encode_pairs(*([r[k] for r in records] for k in ("prompt", "chosen", "rejected")), tokenizer)
+        for index, (row, pair) in enumerate(zip(records, encoded, strict=True)):
             row_id = f"{split}:{row.get('source_row', index)}"
-            problems, length = check_row(row, tokenizer, max_length)
+            problems, length = check_row(row, EncodedPair(*pair), tokenizer, max_length)
             longest = max(longest, length)
+            lengths[split].append(length)
             for kind in problems:
                 _record(findings[kind], row_id)
-    return CheckReport(name, rows, max_length, findings, longest)
+    return CheckReport(name, rows, max_length, findings, longest, lengths)
 
 
 def _rows(data) -> Iterable[dict]:
@@ -83,9 +102,8 @@ def _record(finding: Finding, row_id: str) -> None:
         finding.examples.append(row_id)
 
 
-def check_row(row: dict, tokenizer, max_length: int | None) -> tuple[set[str], int]:
+def check_row(row: dict, encoded: EncodedPair, tokenizer, max_length: int | None) -> tuple[set[str], int]:
     """The problem kinds of one pair, and its length in tokens (prompt + longer response)."""
-    encoded = encode_pair(row, tokenizer)
     problems = set()
     for full in (encoded.chosen, encoded.rejected):
         if _bos_count(full, tokenizer) not in (None, 1):
@@ -102,30 +120,6 @@ def check_row(row: dict, tokenizer, max_length: int | None) -> tuple[set[str], i
     if isinstance(row["prompt"], str) and _template_differs(row, tokenizer):
         problems.add("template_mismatch")
     return problems, length
-
-
-@dataclass
-class EncodedPair:
-    prompt: list[int]
-    chosen: list[int]  # prompt + chosen
-    rejected: list[int]  # prompt + rejected
-
-
-def encode_pair(row: dict, tokenizer) -> EncodedPair:
-    prompt, chosen, rejected = row["prompt"], row["chosen"], row["rejected"]
-    if isinstance(prompt, list):
-        template = lambda messages, **kw: _ids(tokenizer.apply_chat_template(messages, tokenize=True, **kw))  # noqa: E731
-        return EncodedPair(
-            template(prompt, add_generation_prompt=True), template(prompt + chosen), template(prompt + rejected)
-        )
-    eos = tokenizer.eos_token
-    with_eos = lambda text: text if text.endswith(eos) else text + eos  # noqa: E731  TRL's add_eos
-    ids = lambda text: tokenizer(text=text)["input_ids"]  # noqa: E731  the tokenizer's own special tokens
-    return EncodedPair(ids(prompt), ids(prompt + with_eos(chosen)), ids(prompt + with_eos(rejected)))
-
-
-def _ids(encoded) -> list[int]:
-    return list(encoded["input_ids"]) if hasattr(encoded, "keys") else list(encoded)
 
 
 def adds_bos(tokenizer) -> bool:

@@ -113,40 +113,22 @@ def _token_lengths(frame: pl.DataFrame, recipe: Recipe, name: str) -> pl.DataFra
     """Batched: the rendered prompt, then prompt + response with TRL's EOS rule; a response's length is
     what it adds to the prompt."""
     from curate.render import render
+    from curate.train.run import encode_pairs
 
     rendered = render(frame, recipe.render)
-    tokenizer = _tokenizer(name)
     if rendered.height == 0:
         return pl.DataFrame(schema=dict.fromkeys(LENGTH_COLUMNS, pl.Int64))
-    prompt = _count(tokenizer, rendered["prompt"].to_list(), None)
-    chosen = _count(tokenizer, rendered["prompt"].to_list(), rendered["chosen"].to_list())
-    rejected = _count(tokenizer, rendered["prompt"].to_list(), rendered["rejected"].to_list())
+    texts = [rendered[c].to_list() for c in ("prompt", "chosen", "rejected")]
+    encoded = encode_pairs(*texts, _tokenizer(name))
+    prompt = [len(p) for p, _, _ in encoded]
     return pl.DataFrame(
         {
             "prompt_len": prompt,
-            "chosen_len": [whole - part for whole, part in zip(chosen, prompt, strict=True)],
-            "rejected_len": [whole - part for whole, part in zip(rejected, prompt, strict=True)],
+            "chosen_len": [len(c) - n for (_, c, _), n in zip(encoded, prompt, strict=True)],
+            "rejected_len": [len(r) - n for (_, _, r), n in zip(encoded, prompt, strict=True)],
         },
         schema=dict.fromkeys(LENGTH_COLUMNS, pl.Int64),
     )
-
-
-def _count(tokenizer, prompts: list, responses: list | None) -> list[int]:
-    if prompts and isinstance(prompts[0], list):  # conversational: the chat template decides the tokens
-        conversations = prompts if responses is None else [p + r for p, r in zip(prompts, responses, strict=True)]
-        extra = {"add_generation_prompt": True} if responses is None else {}
-        return [len(_ids(tokenizer.apply_chat_template(c, tokenize=True, **extra))) for c in conversations]
-    eos = tokenizer.eos_token or ""
-    texts = (
-        prompts
-        if responses is None
-        else [p + (r if r.endswith(eos) else r + eos) for p, r in zip(prompts, responses, strict=True)]
-    )
-    return [len(ids) for ids in tokenizer(texts)["input_ids"]]
-
-
-def _ids(encoded) -> list[int]:
-    return list(encoded["input_ids"]) if hasattr(encoded, "keys") else list(encoded)
 
 
 @functools.cache

@@ -44,8 +44,8 @@ def preflight(recipe: TrainRecipe, check_machine: bool = True, token: str | None
     splits = load_preference_splits(data, token)
     tokenizer = load_tokenizer(recipe.model, recipe.model_revision, token)
     check_chat_tokens(tokenizer, splits["train"], recipe.model)
-    audit_tokens(splits, tokenizer, recipe.model)
-    return size_check(recipe, data, splits, tokenizer)
+    lengths = audit_tokens(splits, tokenizer, recipe.model)
+    return size_check(recipe, data, splits, lengths)
 
 
 def require_packages(recipe: TrainRecipe, launcher: bool = True) -> None:
@@ -149,7 +149,7 @@ def check_chat_tokens(tokenizer, train, model: str) -> None:
         )
 
 
-def audit_tokens(splits: dict, tokenizer, model: str) -> None:
+def audit_tokens(splits: dict, tokenizer, model: str) -> dict[str, list[int]]:
     """`curate check` on the training data: BOS/EOS, prefix, control-token and template problems stop the run
     (lengths are size_check's business)."""
     from curate.check import PROBLEMS, check_splits
@@ -164,12 +164,10 @@ def audit_tokens(splits: dict, tokenizer, model: str) -> None:
             f"the data does not tokenize as TRL expects with {model}: {listed}",
             hint=f"Run `curate check DATA --tokenizer {model}` for the full report.",
         )
+    return report.lengths
 
 
-def size_check(recipe: TrainRecipe, data: dict, splits: dict, tokenizer) -> PreflightReport:
-    from curate.train.run import pair_lengths
-
-    lengths = {name: pair_lengths(split, tokenizer) for name, split in splits.items()}
+def size_check(recipe: TrainRecipe, data: dict, splits: dict, lengths: dict[str, list[int]]) -> PreflightReport:
     longest = max((max(values, default=0) for values in lengths.values()), default=0)
     max_length = recipe.max_length or min(recipe.max_length_cap, max(64, math.ceil(longest / 64) * 64))
     too_long = {name: sum(n > max_length for n in values) for name, values in lengths.items()}

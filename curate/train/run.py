@@ -63,27 +63,33 @@ def load_splits(spec: dict[str, Any]) -> dict[str, Any]:
     return {name: loaded[name] for name in ("train", "test") if name in loaded}
 
 
-def pair_lengths(rows, tokenizer) -> list[int]:
-    """Tokens of prompt + the longer response per row, tokenized the way TRL's DPOTrainer does:
-    strings get the tokenizer's special tokens and an EOS unless they end in one; message lists go
-    through the chat template."""
-    prompts, chosen, rejected = rows["prompt"], rows["chosen"], rows["rejected"]
+def encode_pairs(prompts: list, chosen: list, rejected: list, tokenizer) -> list[tuple[list, list, list]]:
+    """Token ids of (prompt, prompt + chosen, prompt + rejected) per row, made the way TRL's DPOTrainer makes them:
+    strings go through the tokenizer with its own special tokens, and a response gets the EOS appended unless it
+    already ends with it; message lists go through the chat template. curate check and the build's length step
+    use this too, so all three agree with the trainer."""
     if prompts and isinstance(prompts[0], list):
-        encode = lambda prompt, reply: tokenizer.apply_chat_template(prompt + reply, tokenize=True)  # noqa: E731
-        lengths = [
-            max(len(_ids(encode(p, c))), len(_ids(encode(p, r))))
+        template = lambda messages, **kw: _ids(tokenizer.apply_chat_template(messages, tokenize=True, **kw))  # noqa: E731
+        return [
+            (template(p, add_generation_prompt=True), template(p + c), template(p + r))
             for p, c, r in zip(prompts, chosen, rejected, strict=True)
         ]
-        return lengths
-    eos = tokenizer.eos_token
-    with_eos = lambda text: text if text.endswith(eos) else text + eos  # noqa: E731
-    ids_chosen = tokenizer([p + with_eos(c) for p, c in zip(prompts, chosen, strict=True)])["input_ids"]
-    ids_rejected = tokenizer([p + with_eos(r) for p, r in zip(prompts, rejected, strict=True)])["input_ids"]
-    return [max(len(a), len(b)) for a, b in zip(ids_chosen, ids_rejected, strict=True)]
+    eos = tokenizer.eos_token or ""
+    with_eos = lambda text: text if text.endswith(eos) else text + eos  # noqa: E731  TRL's add_eos
+    ids = lambda texts: [list(x) for x in tokenizer(texts)["input_ids"]] if texts else []  # noqa: E731
+    with_chosen = [p + with_eos(c) for p, c in zip(prompts, chosen, strict=True)]
+    with_rejected = [p + with_eos(r) for p, r in zip(prompts, rejected, strict=True)]
+    return list(zip(ids(list(prompts)), ids(with_chosen), ids(with_rejected), strict=True))
+
+
+def pair_lengths(rows, tokenizer) -> list[int]:
+    """Tokens of prompt + the longer response per row."""
+    encoded = encode_pairs(rows["prompt"], rows["chosen"], rows["rejected"], tokenizer)
+    return [max(len(with_chosen), len(with_rejected)) for _, with_chosen, with_rejected in encoded]
 
 
 def _ids(encoded) -> list[int]:
-    return encoded["input_ids"] if isinstance(encoded, dict) or hasattr(encoded, "keys") else encoded
+    return list(encoded["input_ids"]) if hasattr(encoded, "keys") else list(encoded)
 
 
 def keep_fitting(rows, tokenizer, max_length: int):
