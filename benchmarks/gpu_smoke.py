@@ -60,7 +60,8 @@ def main() -> None:
                                           "max_length": 1024, "drop_long": True, "max_steps": int(steps),
                                           "learning_rate": 1e-3, "logging_steps": 5, "method": "full"})  # fmt: skip
     spec_path = write_spec(build_spec(recipe, preflight(recipe)))
-    command = ["accelerate", "launch", "--config_file", str(ACCELERATE_CONFIGS / "fsdp.yaml"), "--num_processes", "1",
+    command = [sys.executable, "-m", "accelerate.commands.launch",
+               "--config_file", str(ACCELERATE_CONFIGS / "fsdp.yaml"), "--num_processes", "1",
                str(RUN_SCRIPT), str(spec_path)]  # fmt: skip
     started = time.perf_counter()
     subprocess.run(command, check=True)
