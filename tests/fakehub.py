@@ -1023,3 +1023,15 @@ def post_job(hub: FakeHub, req: Request) -> Reply:
         "owner": owner,
     }
     return json_reply(info)
+
+
+def parquet_bytes(rows: list[dict]) -> bytes:
+    """A parquet file's bytes, to commit to the fake Hub."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows), buffer)
+    return buffer.getvalue()

@@ -3,7 +3,6 @@ a different problem on the same topic is kept; benchmarks load from local files 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -13,7 +12,7 @@ import time
 import polars as pl
 import pytest
 from conftest import closed_endpoint, distinct_pairs, pair, write_jsonl
-from fakehub import FakeHub
+from fakehub import FakeHub, parquet_bytes
 
 from curate.benchmarks import Benchmark, load_benchmark, resolve
 from curate.build import build
@@ -164,12 +163,6 @@ def test_unreachable_hub_benchmark_is_an_error_that_names_the_local_file_option(
     assert "Error: cannot load benchmark gsm8k (openai/gsm8k, split test)" in done.stderr
     assert "--decontaminate PATH" in " ".join(done.stderr.split()) and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
-
-
-def parquet_bytes(rows: list[dict]) -> bytes:
-    buffer = io.BytesIO()
-    pl.DataFrame(rows).write_parquet(buffer)
-    return buffer.getvalue()
 
 
 GSM8K_CARD = (

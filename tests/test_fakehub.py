@@ -6,7 +6,6 @@ each client script prints one JSON line that the test then inspects.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import subprocess
@@ -16,10 +15,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from fakehub import FakeHub, resolve_url
+from fakehub import FakeHub, parquet_bytes, resolve_url
 
 REPO = "argilla/distilabel-math-preference-dpo"
 PARQUET = "data/train-00000-of-00001.parquet"
@@ -47,12 +44,6 @@ def make_rows(tag: str, n: int = 3) -> list[dict]:
         }
         for i in range(n)
     ]
-
-
-def parquet_bytes(rows: list[dict]) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows), buf)
-    return buf.getvalue()
 
 
 ROWS_V1 = make_rows("v1")

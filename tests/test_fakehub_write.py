@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import io
 import json
 import subprocess
 import sys
@@ -22,10 +21,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
-from fakehub import BAD_TOKEN, GITATTRIBUTES, FakeHub
+from fakehub import BAD_TOKEN, GITATTRIBUTES, FakeHub, parquet_bytes
 
 TOKEN, BOB = "hf_alice_write", "hf_bob_write"
 REPO = "alice/math-dpo"
@@ -41,12 +38,6 @@ configs:
 # Math preference pairs
 """
 ROWS = [{"prompt": f"{i} + {i}?", "chosen": f"{2 * i}", "rejected": f"{2 * i + 1}"} for i in range(4)]
-
-
-def parquet_bytes(rows: list[dict]) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows), buf)
-    return buf.getvalue()
 
 
 @pytest.fixture

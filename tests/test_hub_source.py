@@ -5,29 +5,21 @@ The CLI runs as a subprocess because huggingface_hub reads HF_ENDPOINT at import
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
 import sys
 import time
 
-import polars as pl
 import pytest
 from conftest import closed_endpoint, distinct_pairs, pair
-from fakehub import FakeHub
+from fakehub import FakeHub, parquet_bytes
 
 REPO_ID = "argilla/distilabel-math-preference-dpo"
 CARD = (
     b"---\nlicense: apache-2.0\nconfigs:\n- config_name: default\n"
     b"  data_files:\n  - split: train\n    path: data/train-*\n---\n"
 )
-
-
-def parquet_bytes(rows: list[dict]) -> bytes:
-    buffer = io.BytesIO()
-    pl.DataFrame(rows).write_parquet(buffer)
-    return buffer.getvalue()
 
 
 def commit(hub: FakeHub, rows: list[dict]) -> str:
