@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from curate.config import BenchmarkSpec, DecontaminateConfig
-from curate.errors import ConfigError, HubError, InputError
+from curate.errors import ConfigError, HubError, InputError, first_line
 
 BUILTIN = {
     "gsm8k": BenchmarkSpec(name="gsm8k", dataset="openai/gsm8k", config="main", split="test", column="question"),
@@ -134,9 +134,9 @@ class _benchmark_errors:
         if isinstance(error, errors.RepositoryNotFoundError | errors.RevisionNotFoundError):
             raise HubError(f"{where} not found on the Hub", hint=_way_out()) from None
         if _unreachable(error):
-            raise HubError(f"cannot load {where}: {_first_line(error)}", hint=_way_out()) from None
+            raise HubError(f"cannot load {where}: {first_line(error)}", hint=_way_out()) from None
         if isinstance(error, ValueError) and "split" in str(error).lower():
-            raise InputError(f"{where}: {_first_line(error)}", hint="Set `split:` for this benchmark in the recipe.")
+            raise InputError(f"{where}: {first_line(error)}", hint="Set `split:` for this benchmark in the recipe.")
         return False
 
 
@@ -157,8 +157,3 @@ def _unreachable(error: BaseException) -> bool:
         return getattr(error.response, "status_code", 0) >= 500
     names = {base.__name__ for base in type(error).__mro__}
     return bool(names & {"TransportError", "TimeoutException", "DatasetNotFoundError"})
-
-
-def _first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:200] if lines else type(error).__name__

@@ -197,8 +197,8 @@ def _template_differs(row: dict, tokenizer) -> bool:
 
 def load_tokenizer(name: str, revision: str | None = None, token: str | None = None):
     """transformers is imported here only; a missing install names the extra."""
-    from curate.errors import DependencyError, HubError
-    from curate.hub_errors import first_line, hub_errors
+    from curate.errors import DependencyError, HubError, first_line
+    from curate.hub_errors import hub_errors
 
     try:
         from transformers import AutoTokenizer

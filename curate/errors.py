@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (capped), for `Error:` lines built from library errors."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:300] if lines else type(error).__name__
+
+
 class CurateError(Exception):
     """An error the user can fix: `message` says what is wrong, `hint` what to do about it."""
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from curate.errors import AuthError, CurateError, HubError
+from curate.errors import AuthError, CurateError, HubError, first_line
 
 OFFLINE_HINT = "Set HF_HUB_OFFLINE=1 to use what is already in your Hub cache."
-
-
-def first_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0][:300] if lines else type(error).__name__
 
 
 def is_network_error(error: BaseException) -> bool:

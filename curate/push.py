@@ -89,7 +89,7 @@ def plan_push(folder: Path, repo_id: str, branch: str = "main") -> PushPlan:
     report = load_build(folder)
     repo_id = normalize_repo_id(repo_id)
     card = render_card(report, folder, repo_id=repo_id)
-    names = [n for n in report["files"] if n != "README.md"] + ["report.json"]
+    names = [*report["files"], "report.json"]  # the card is not among them: it is rendered here
     files = [_planned(n, (folder / n).read_bytes()) for n in names]
     files.append(_planned("README.md", card.encode("utf-8")))
     return PushPlan(repo_id, branch, sorted(files, key=lambda f: f.path), card, report)
@@ -107,7 +107,7 @@ def push(
     """Create the repo if needed and commit the build in one commit; no commit when nothing changed."""
     repo_id = normalize_repo_id(repo_id)
     load_build(folder)  # a bad folder fails before anything is sent
-    token = _resolve_token(token)
+    token = resolve_token(token)
     with hub_errors(f"datasets/{repo_id}", token=token, failed=FAILED, writing=True, unreachable_hint=RETRY):
         api = _api(token)
         if "/" not in repo_id:  # the card must name the repo as it will be: namespace/name
@@ -138,7 +138,7 @@ def _api(token: str):
     return HfApi(token=token)
 
 
-def _resolve_token(token: str | None) -> str:
+def resolve_token(token: str | None) -> str:
     from huggingface_hub import get_token
 
     token = token or get_token()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curate.errors import InputError
+from curate.errors import InputError, first_line
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 DATA_SUFFIXES = {".parquet", ".json", *JSONL_SUFFIXES}
@@ -80,7 +80,7 @@ def _read_parquet(path: Path) -> pl.DataFrame:
     try:
         return pl.read_parquet(path)
     except (pl.exceptions.PolarsError, OSError) as err:
-        raise InputError(f"{path}: not a readable parquet file ({_first_line(err)})") from None
+        raise InputError(f"{path}: not a readable parquet file ({first_line(err)})") from None
 
 
 def _read_saved_dataset(folder: Path) -> pl.DataFrame:
@@ -89,7 +89,7 @@ def _read_saved_dataset(folder: Path) -> pl.DataFrame:
     try:
         loaded = datasets.load_from_disk(str(folder))
     except Exception as err:  # datasets raises many kinds here; all mean "not a saved dataset"
-        raise InputError(f"{folder}: not a readable save_to_disk folder ({_first_line(err)})") from None
+        raise InputError(f"{folder}: not a readable save_to_disk folder ({first_line(err)})") from None
     if isinstance(loaded, datasets.DatasetDict):
         raise InputError(f"{folder} holds splits {sorted(loaded)}", hint="Point --source at one split's folder.")
     return pl.from_arrow(loaded.data.table)
@@ -164,7 +164,3 @@ def _column(name: str, values: list, path: Path) -> pl.Series:
 
 def _kinds(values: list) -> str:
     return ", ".join(sorted({type(v).__name__ for v in values if v is not None}))
-
-
-def _first_line(err: Exception) -> str:
-    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__

@@ -20,7 +20,6 @@ from curate.train.launch import (
     printable_request,
     run_local,
     submit_job,
-    uses_accelerate,
 )
 from curate.train.preflight import PreflightReport, preflight
 
@@ -54,14 +53,14 @@ def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None
     else:
         from curate.train.progress import rich_progress
 
-        final = run_local(spec, progress=None if uses_accelerate(recipe) else rich_progress(err))
+        final = run_local(spec, progress=None if recipe.launches_accelerate else rich_progress(err))
         out.print(metrics_table(final))
         out.print(f"Wrote [bold]{escape(recipe.output_dir)}[/bold] (model, tokenizer, metrics.jsonl, README.md)")
 
 
 def local_command(recipe: TrainRecipe) -> str:
     spec_path = f"{recipe.output_dir}/{SPEC_FILE}"
-    if uses_accelerate(recipe):
+    if recipe.launches_accelerate:
         return shlex.join(accelerate_command(recipe, spec_path))
     return (
         shlex.join([sys.executable, str(RUN_SCRIPT), spec_path]) + "  (curate writes the spec and runs it in-process)"
@@ -69,9 +68,9 @@ def local_command(recipe: TrainRecipe) -> str:
 
 
 def _run_job(recipe: TrainRecipe, spec: dict, out, token: str | None, dry_run: bool) -> None:
-    from curate.push import _resolve_token
+    from curate.push import resolve_token
 
-    request = job_request(recipe, spec, "<dry run>" if dry_run else _resolve_token(token))
+    request = job_request(recipe, spec, "<dry run>" if dry_run else resolve_token(token))
     if dry_run:
         _show_plan(recipe, out, {"job": printable_request(request)})
         return

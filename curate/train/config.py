@@ -88,6 +88,11 @@ class TrainRecipe(_Section):
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
+    @property
+    def launches_accelerate(self) -> bool:
+        """Several processes on this machine (or several machines): `accelerate launch` starts them."""
+        return self.backend == "local" and self.gpus * self.num_machines > 1
+
 
 def load_train_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainRecipe:
     from curate.config import _describe, _read_yaml, _set_dotted

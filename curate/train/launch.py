@@ -30,10 +30,6 @@ def build_spec(recipe: TrainRecipe, checked: PreflightReport) -> dict[str, Any]:
     }
 
 
-def uses_accelerate(recipe: TrainRecipe) -> bool:
-    return recipe.backend == "local" and recipe.gpus * recipe.num_machines > 1
-
-
 def accelerate_command(recipe: TrainRecipe, spec_path: Path) -> list[str]:
     command = [
         sys.executable, "-m", "accelerate.commands.launch",  # this environment's accelerate, not one on PATH
@@ -59,7 +55,7 @@ def run_local(spec: dict[str, Any], progress: Any = None) -> dict[str, float]:
     """One process here, in this interpreter (rich progress shows), or all GPUs through accelerate."""
     recipe = TrainRecipe.model_validate(spec["recipe"])
     spec_path = write_spec(spec)  # kept beside the results: `python run.py SPEC` repeats the run
-    if not uses_accelerate(recipe):
+    if not recipe.launches_accelerate:
         from curate.train.run import train
 
         return train(spec, progress)

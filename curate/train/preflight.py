@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from curate.check import load_tokenizer
-from curate.errors import CurateError, DependencyError, DeviceError, InputError
-from curate.hub_errors import first_line, hub_errors
+from curate.errors import CurateError, DependencyError, DeviceError, InputError, first_line
+from curate.hub_errors import hub_errors
 from curate.push import load_build
 from curate.train.config import TrainRecipe
 
@@ -52,8 +52,7 @@ def require_packages(recipe: TrainRecipe, launcher: bool = True) -> None:
     import importlib.util
 
     needed = [*TRAIN_PACKAGES, *(["bitsandbytes"] if recipe.method == "qlora" else [])]
-    multi_gpu = recipe.backend == "local" and recipe.gpus * recipe.num_machines > 1
-    if launcher and multi_gpu and recipe.distributed == "zero3":
+    if launcher and recipe.launches_accelerate and recipe.distributed == "zero3":
         needed.append("deepspeed")
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
