@@ -1035,3 +1035,16 @@ def parquet_bytes(rows: list[dict]) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows), buffer)
     return buffer.getvalue()
+
+
+# A dataset card whose YAML names one train split under data/, as the Hub's converted datasets have.
+TRAIN_CARD = """---
+license: apache-2.0
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-*
+---
+# Math preference pairs
+"""

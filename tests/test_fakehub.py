@@ -16,20 +16,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fakehub import FakeHub, parquet_bytes, resolve_url
+from fakehub import TRAIN_CARD, FakeHub, parquet_bytes, resolve_url
 
 REPO = "argilla/distilabel-math-preference-dpo"
 PARQUET = "data/train-00000-of-00001.parquet"
-README = b"""---
-license: apache-2.0
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: data/train-*
----
-# Math preference pairs
-"""
+README = TRAIN_CARD.encode()
 
 
 def make_rows(tag: str, n: int = 3) -> list[dict]:

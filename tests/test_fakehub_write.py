@@ -22,21 +22,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from fakehub import BAD_TOKEN, GITATTRIBUTES, FakeHub, parquet_bytes
+from fakehub import BAD_TOKEN, GITATTRIBUTES, TRAIN_CARD, FakeHub, parquet_bytes
 
 TOKEN, BOB = "hf_alice_write", "hf_bob_write"
 REPO = "alice/math-dpo"
 PARQUET = "data/train-00000-of-00001.parquet"
-README = """---
-license: apache-2.0
-configs:
-- config_name: default
-  data_files:
-  - split: train
-    path: data/train-*
----
-# Math preference pairs
-"""
+README = TRAIN_CARD
 ROWS = [{"prompt": f"{i} + {i}?", "chosen": f"{2 * i}", "rejected": f"{2 * i + 1}"} for i in range(4)]
 
 

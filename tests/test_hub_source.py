@@ -13,13 +13,10 @@ import time
 
 import pytest
 from conftest import closed_endpoint, distinct_pairs, pair
-from fakehub import FakeHub, parquet_bytes
+from fakehub import TRAIN_CARD, FakeHub, parquet_bytes
 
 REPO_ID = "argilla/distilabel-math-preference-dpo"
-CARD = (
-    b"---\nlicense: apache-2.0\nconfigs:\n- config_name: default\n"
-    b"  data_files:\n  - split: train\n    path: data/train-*\n---\n"
-)
+CARD = TRAIN_CARD.encode()
 
 
 def commit(hub: FakeHub, rows: list[dict]) -> str:
