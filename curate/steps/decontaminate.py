@@ -1,84 +1,96 @@
 """Step `decontaminate`: pairs whose prompt, chosen or rejected text overlaps a benchmark item.
 
-Texts and items are compared as `match_text` words (case, punctuation, whitespace and LaTeX spacing do not
-count). A text matches an item when it contains at least `min_overlap` of the item's distinct word n-grams;
-an item shorter than `ngram` words must appear whole. The whole pair is dropped: text is never cut out.
+Texts and items are compared as match words (`curate/words.py`: case, punctuation, whitespace and LaTeX
+spacing do not count). A text matches an item when it contains at least `min_overlap` of the item's
+distinct runs of `ngram` words; an item shorter than `ngram` words must appear whole. The whole pair is
+dropped: text is never cut out.
+
+The C search hashes every run of words of every text once and looks it up among the items' runs; the
+few texts it flags are then checked again on the words themselves, so a hash collision can never drop
+a pair.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from curate.benchmarks import Benchmark
 from curate.config import Recipe
-from curate.normalize import match_text
 from curate.steps import DROPS_SCHEMA
+from curate.words import find, match_words, windows
 
 TEXTS = ("prompt", "chosen", "rejected")
 SHORTEST_ITEM = 3  # words; shorter items ("Compute 5!") would match unrelated texts
-CHUNK_ROWS = 50_000  # normalised copies of long responses are made a chunk at a time
+FOUND_SCHEMA = {"row": pl.Int64, "benchmark": pl.String, "benchmark_order": pl.Int32, "item": pl.Int64}
+FOUND_SCHEMA |= {"text": pl.String, "text_order": pl.Int32}
+
+
+@dataclass(frozen=True)
+class Items:
+    """The benchmark items as the search needs them."""
+
+    runs: pl.DataFrame  # key (uint64), benchmark, benchmark_order, item, needed: one row per (run, item)
+    lengths: list[int]  # the run lengths to look for: `ngram`, and the word counts of shorter items
+    words: dict[tuple[int, int], list[str]]  # (benchmark_order, item) -> its match words
 
 
 def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmark]) -> pl.DataFrame:
     config = recipe.decontaminate
-    patterns = item_patterns(benchmarks, config.ngram, config.min_overlap)
-    if patterns.is_empty() or frame.is_empty():
+    items = item_runs(benchmarks, config.ngram, config.min_overlap)
+    if items.runs.is_empty() or frame.is_empty():
         return pl.DataFrame(schema=DROPS_SCHEMA)
-    found = pl.concat(
-        [matches(frame.slice(start, CHUNK_ROWS), patterns) for start in range(0, frame.height, CHUNK_ROWS)]
-    )
+    found = pl.concat([matches(frame, text, order, items, config.ngram) for order, text in enumerate(TEXTS)])
     first = found.sort("row", "text_order", "benchmark_order", "item").unique("row", keep="first", maintain_order=True)
     detail = pl.format("{} item {} in {}", pl.col("benchmark"), pl.col("item"), pl.col("text"))
     return first.select("row", pl.lit("contaminated").alias("reason"), detail.alias("detail")).cast(DROPS_SCHEMA)
 
 
-def item_patterns(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> pl.DataFrame:
-    """pattern (" w1 ... wn "), benchmark, benchmark_order, item, needed: what a text must hold, per item.
-
-    Benchmarks have a few thousand items, so plain Python builds the n-grams."""
-    rows = []
+def item_runs(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> Items:
+    """Each item's distinct runs of `ngram` match words (or all its words, when it has fewer), and how many
+    of them a text must hold. Items of fewer than SHORTEST_ITEM words are not used."""
+    parts, lengths, words = [], {ngram}, {}
     for order, bench in enumerate(benchmarks):
         texts = pl.Series("text", bench.items, pl.String)
-        normal = pl.select(match_text(pl.lit(texts)).alias("text"))["text"]
-        for item, text in enumerate(normal):
-            grams = item_ngrams(text.split(), ngram)
-            needed = math.ceil(len(grams) * min_overlap)
-            rows += [(gram, bench.name, order, item, needed) for gram in grams]
-    schema = {"pattern": pl.String, "benchmark": pl.String, "benchmark_order": pl.Int32}
-    schema |= {"item": pl.Int64, "needed": pl.Int64}
-    return pl.DataFrame(rows, schema=schema, orient="row")
+        item, key = windows(texts, ngram, SHORTEST_ITEM)
+        runs = pl.DataFrame({"key": key, "item": item})
+        needed = runs.group_by("item").agg(needed=(pl.len() * min_overlap).ceil().cast(pl.Int64))
+        parts.append(runs.join(needed, on="item").with_columns(benchmark=pl.lit(bench.name), benchmark_order=order))
+        for index in np.unique(item).tolist():
+            words[order, index] = match_words(bench.items[index])
+            lengths.add(min(ngram, len(words[order, index])))
+    schema = {"key": pl.UInt64, "benchmark": pl.String, "benchmark_order": pl.Int32, "item": pl.Int64}
+    schema |= {"needed": pl.Int64}
+    runs = pl.concat([p.select(*schema).cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
+    return Items(runs, sorted(lengths), words)
 
 
-def item_ngrams(words: list[str], n: int) -> list[str]:
-    """Distinct runs of n words as " w1 ... wn ", in order; the whole item when shorter than n."""
-    if len(words) < SHORTEST_ITEM:
-        return []
-    if len(words) <= n:
-        return [f" {' '.join(words)} "]
-    return list(dict.fromkeys(f" {' '.join(words[i : i + n])} " for i in range(len(words) - n + 1)))
+def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int) -> pl.DataFrame:
+    """row, benchmark, benchmark_order, item, text, text_order: every (row, item) match in one text column."""
+    index, key = find(frame[text], items.runs["key"].unique().to_numpy(), items.lengths)
+    hits = pl.DataFrame({"index": index, "key": key}).unique()
+    per_item = hits.join(items.runs, on="key").group_by("index", "benchmark", "benchmark_order", "item")
+    counted = per_item.agg(pl.len().alias("found"), pl.col("needed").first())
+    likely = counted.filter(pl.col("found") >= pl.col("needed"))
+    rows = frame["row"].gather(likely["index"])
+    texts = frame[text].gather(likely["index"]).to_list()
+    wanted = zip(likely["benchmark_order"].to_list(), likely["item"].to_list(), likely["needed"].to_list(), strict=True)
+    exact = [_holds(match_words(t), items.words[b, i], ngram, needed) for t, (b, i, needed) in zip(texts, wanted)]
+    found = likely.with_columns(row=rows).filter(pl.Series(exact, dtype=pl.Boolean))
+    return found.select("row", "benchmark", "benchmark_order", "item", text=pl.lit(text), text_order=order).cast(
+        FOUND_SCHEMA
+    )
 
 
-def matches(frame: pl.DataFrame, patterns: pl.DataFrame) -> pl.DataFrame:
-    """row, text, text_order, benchmark, benchmark_order, item: every (text, item) match in `frame`."""
-    needles = patterns["pattern"].unique().sort().to_list()
-    normal = frame.select("row", *(match_text(pl.col(text)).alias(text) for text in TEXTS))  # texts in parallel
-    hit = normal.select(pl.col(text).str.contains_any(needles).fill_null(False) for text in TEXTS)
-    found = []
-    for order, text in enumerate(TEXTS):
-        hits = normal.filter(hit[text]).select("row", text)
-        if hits.is_empty():
-            continue
-        grams = hits.select("row", pl.col(text).str.extract_many(needles, overlapping=True).alias("pattern"))
-        grams = grams.explode("pattern").unique()
-        per_item = grams.join(patterns, on="pattern").group_by("row", "benchmark", "benchmark_order", "item")
-        counted = per_item.agg(pl.len().alias("found"), pl.col("needed").first())
-        matched = counted.filter(pl.col("found") >= pl.col("needed"))
-        found.append(matched.select("row", "benchmark", "benchmark_order", "item", text=pl.lit(text), text_order=order))
-    schema = {"row": pl.Int64, "benchmark": pl.String, "benchmark_order": pl.Int32, "item": pl.Int64}
-    schema |= {"text": pl.String, "text_order": pl.Int32}
-    return pl.concat([f.cast(schema) for f in found]) if found else pl.DataFrame(schema=schema)
+def _holds(words: list[str], item: list[str], ngram: int, needed: int) -> bool:
+    """The exact rule on words: the text holds at least `needed` of the item's distinct runs."""
+    size = min(ngram, len(item))
+    runs = {tuple(item[i : i + size]) for i in range(len(item) - size + 1)}
+    present = {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
+    return len(runs & present) >= needed
 
 
 def contamination_report(benchmarks: list[Benchmark], dropped: pl.DataFrame) -> list[dict]:

@@ -1,0 +1,662 @@
+/* curate._text: the byte loops behind decontamination, near-duplicate shingles and response hashes.
+
+   Each function reads a run of strings straight from an Arrow string_view array, polars' own layout (its
+   views, validity and data buffers, the index of the first string and the count), does one pass over the
+   bytes with the GIL released (so two threads use both cores), and returns plain bytes that Python
+   views as numpy arrays. The rules are the ones `curate/textmatch.py` states in Python:
+
+   match words   maximal runs of ASCII letters and digits, lowercased; every other character (any
+                 byte of a non-ASCII character included) separates words. A word right after a
+                 backslash is a LaTeX command: spacing and sizing commands (\left, \quad, \big, ...)
+                 are no word at all, and \dfrac, \tfrac, \dbinom, \tbinom count as \frac and \binom.
+   word hash     the lowercased bytes 8 at a time (little-endian, the last chunk zero-padded): h = mix(h ^ chunk)
+                 from h = 0, then mix(h + length), with mix splitmix64's finaliser.
+   window key    for words w1..wL: h = (...(w1 * P + w2) * P + ...) + wL, key = h + L * G (mod 2^64);
+                 computed with a rolling window, so every window costs O(1).
+   space hash    FNV-1a 64 of the text with every run of ASCII whitespace made one space and the ends
+                 stripped, then mix; the text's flag says it holds a non-ASCII byte (the caller
+                 normalises those texts first, see curate/normalize.py).
+
+   Every hash is a fixed algorithm: the same texts give the same values on any machine and in any process. */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FNV_OFFSET 0xCBF29CE484222325ULL
+#define FNV_PRIME 0x100000001B3ULL
+#define WINDOW_PRIME 0x9E3779B97F4A7C15ULL
+#define LENGTH_MIX 0xD6E8FEB86659FD93ULL
+#define MAX_WINDOW 64
+
+static inline uint64_t mix(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+    return x ^ (x >> 31);
+}
+
+static inline uint64_t window_key(uint64_t folded, int length) {
+    return folded + (uint64_t)length * LENGTH_MIX; /* word hashes are mixed already: no need to mix again */
+}
+
+/* ---- growable outputs ------------------------------------------------------------------------ */
+
+typedef struct {
+    char *data;
+    size_t len, cap; /* bytes */
+} Buffer;
+
+static int buffer_push(Buffer *b, const void *item, size_t size) {
+    if (b->len + size > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1 << 16;
+        while (cap < b->len + size) cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown) return -1;
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, item, size);
+    b->len += size;
+    return 0;
+}
+
+static PyObject *buffer_bytes(Buffer *b) {
+    PyObject *out = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
+    free(b->data);
+    b->data = NULL;
+    return out;
+}
+
+/* ---- the strings of one Arrow string_view array ------------------------------------------------ */
+
+/* Each string is a 16-byte view: int32 length, then either the bytes themselves (length <= 12) or a
+   4-byte prefix, the index of the data buffer holding it and its offset there. Null strings read as "". */
+typedef struct {
+    Py_buffer views, validity;
+    Py_buffer *data;
+    Py_ssize_t ndata, first, count;
+    int has_validity;
+} Texts;
+
+static void texts_close(Texts *t) {
+    PyBuffer_Release(&t->views);
+    if (t->has_validity) PyBuffer_Release(&t->validity);
+    for (Py_ssize_t k = 0; k < t->ndata; k++) PyBuffer_Release(&t->data[k]);
+    free(t->data);
+    t->data = NULL;
+    t->ndata = 0;
+}
+
+static int texts_check(const Texts *t) {
+    const unsigned char *views = t->views.buf;
+    for (Py_ssize_t i = t->first; i < t->first + t->count; i++) {
+        int32_t len, index, offset;
+        memcpy(&len, views + 16 * i, 4);
+        if (len < 0) return -1;
+        if (len <= 12) continue;
+        memcpy(&index, views + 16 * i + 8, 4);
+        memcpy(&offset, views + 16 * i + 12, 4);
+        if (index < 0 || index >= t->ndata || offset < 0 || (Py_ssize_t)offset + len > t->data[index].len) return -1;
+    }
+    return 0;
+}
+
+/* views: the views buffer; validity: the validity bitmap or None; data: a sequence of data buffers. */
+static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first, Py_ssize_t count,
+                      Texts *t) {
+    memset(t, 0, sizeof *t);
+    if (PyObject_GetBuffer(views, &t->views, PyBUF_SIMPLE) < 0) return -1;
+    if (validity != Py_None) {
+        if (PyObject_GetBuffer(validity, &t->validity, PyBUF_SIMPLE) < 0) {
+            PyBuffer_Release(&t->views);
+            return -1;
+        }
+        t->has_validity = 1;
+    }
+    PyObject *seq = PySequence_Fast(data, "data must be a sequence of buffers");
+    if (!seq) goto fail;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    t->data = calloc(n ? n : 1, sizeof(Py_buffer));
+    if (!t->data) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (; t->ndata < n; t->ndata++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, t->ndata), &t->data[t->ndata], PyBUF_SIMPLE) < 0) {
+            Py_DECREF(seq);
+            goto fail;
+        }
+    }
+    Py_DECREF(seq);
+    t->first = first;
+    t->count = count;
+    if (first < 0 || count < 0 || (first + count) * 16 > t->views.len ||
+        (t->has_validity && (first + count + 7) / 8 > t->validity.len) || texts_check(t) < 0) {
+        PyErr_SetString(PyExc_ValueError, "not a valid string_view array: a view points outside its buffers");
+        goto fail;
+    }
+    return 0;
+fail:
+    texts_close(t);
+    return -1;
+}
+
+static inline const unsigned char *text_at(const Texts *t, Py_ssize_t i, Py_ssize_t *len) {
+    Py_ssize_t at = t->first + i;
+    const unsigned char *view = (const unsigned char *)t->views.buf + 16 * at;
+    if (t->has_validity && !((((const unsigned char *)t->validity.buf)[at >> 3] >> (at & 7)) & 1)) {
+        *len = 0;
+        return view;
+    }
+    int32_t length, index, offset;
+    memcpy(&length, view, 4);
+    *len = length;
+    if (length <= 12) return view + 4;
+    memcpy(&index, view + 8, 4);
+    memcpy(&offset, view + 12, 4);
+    return (const unsigned char *)t->data[index].buf + offset;
+}
+
+/* ---- match words ------------------------------------------------------------------------------- */
+
+static unsigned char LOWER[256]; /* ASCII letter or digit -> lowercase byte; everything else -> 0 */
+
+static void init_tables(void) {
+    for (int c = 0; c < 256; c++) LOWER[c] = 0;
+    for (int c = '0'; c <= '9'; c++) LOWER[c] = (unsigned char)c;
+    for (int c = 'a'; c <= 'z'; c++) LOWER[c] = (unsigned char)c;
+    for (int c = 'A'; c <= 'Z'; c++) LOWER[c] = (unsigned char)(c - 'A' + 'a');
+}
+
+static const char *LATEX_SPACING[] = {"displaystyle", "textstyle", "qquad", "quad", "left", "right", "big",
+                                      "bigl", "bigr", "bigg", "biggl", "biggr", NULL};
+
+static uint64_t FRAC_HASH, BINOM_HASH;
+
+/* The word hash: the lowercased bytes taken 8 at a time (little-endian, the last chunk zero-padded),
+   h = mix(h ^ chunk) for each, then mix(h + length). */
+static uint64_t word_hash(const unsigned char *lowered, size_t len) {
+    uint64_t h = 0, chunk = 0;
+    for (size_t i = 0; i < len; i++) {
+        chunk |= (uint64_t)lowered[i] << (8 * (i & 7));
+        if ((i & 7) == 7) {
+            h = mix(h ^ chunk);
+            chunk = 0;
+        }
+    }
+    if (len & 7) h = mix(h ^ chunk);
+    return mix(h + len);
+}
+
+/* 1 if the word p[0..n) (any case) is `name` (lowercase). */
+static inline int word_is(const unsigned char *p, size_t n, const char *name) {
+    if (strlen(name) != n) return 0;
+    for (size_t k = 0; k < n; k++)
+        if (LOWER[p[k]] != (unsigned char)name[k]) return 0;
+    return 1;
+}
+
+/* A word right after a backslash: 0 to emit it, 1 to skip it, 2 for \frac, 3 for \binom. */
+static int latex_word(const unsigned char *p, size_t n) {
+    for (const char **name = LATEX_SPACING; *name; name++)
+        if (word_is(p, n, *name)) return 1;
+    if (word_is(p, n, "dfrac") || word_is(p, n, "tfrac")) return 2;
+    if (word_is(p, n, "dbinom") || word_is(p, n, "tbinom")) return 3;
+    return 0;
+}
+
+/* Calls `emit(state, hash)` for each match word of the text, in order. */
+typedef void (*WordSink)(void *state, uint64_t word);
+
+/* Bytes p[0..m) (m <= 8, all ASCII letters or digits) as one lowercased little-endian chunk. `avail` is
+   how many bytes of the text start at p: when 8 are there, one load replaces the byte loop. */
+static inline uint64_t word_chunk(const unsigned char *p, size_t m, size_t avail) {
+    uint64_t chunk = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (avail >= 8) {
+        memcpy(&chunk, p, 8);
+        uint64_t mask = m == 8 ? ~0ULL : (1ULL << (8 * m)) - 1;
+        return (chunk | 0x2020202020202020ULL) & mask; /* | 0x20 lowercases letters and keeps digits */
+    }
+#endif
+    (void)avail;
+    for (size_t k = 0; k < m; k++) chunk |= (uint64_t)LOWER[p[k]] << (8 * k);
+    return chunk;
+}
+
+/* Always inlined, so that each caller's sink is inlined into the loop too. */
+static inline __attribute__((always_inline)) void each_word(const unsigned char *p, Py_ssize_t len, WordSink emit,
+                                                            void *state) {
+    Py_ssize_t i = 0;
+    while (i < len) {
+        while (i < len && !LOWER[p[i]]) i++;
+        if (i == len) break;
+        Py_ssize_t start = i;
+        while (i < len && LOWER[p[i]]) i++;
+        size_t n = (size_t)(i - start);
+        if (start > 0 && p[start - 1] == '\\') {
+            int kind = latex_word(p + start, n);
+            if (kind == 1) continue;
+            if (kind >= 2) {
+                emit(state, kind == 2 ? FRAC_HASH : BINOM_HASH);
+                continue;
+            }
+        }
+        uint64_t h = 0;
+        for (size_t k = 0; k < n; k += 8)
+            h = mix(h ^ word_chunk(p + start + k, n - k < 8 ? n - k : 8, (size_t)(len - start) - k));
+        emit(state, mix(h + n));
+    }
+}
+
+/* ---- words(): every word hash of every text (for tests and small inputs) ------------------------ */
+
+typedef struct {
+    Buffer *owner, *value;
+    int64_t text;
+    int failed;
+} WordsState;
+
+static inline void words_sink(void *s, uint64_t word) {
+    WordsState *st = s;
+    if (buffer_push(st->owner, &st->text, 8) || buffer_push(st->value, &word, 8)) st->failed = 1;
+}
+
+static PyObject *py_words(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *views, *validity, *data;
+    Py_ssize_t first, count;
+    if (!PyArg_ParseTuple(args, "OOOnn", &views, &validity, &data, &first, &count)) return NULL;
+    Texts t;
+    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
+    Buffer owner = {0}, value = {0};
+    WordsState st = {&owner, &value, 0, 0};
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t i = 0; i < count && !st.failed; i++) {
+        Py_ssize_t len;
+        const unsigned char *p = text_at(&t, i, &len);
+        st.text = i;
+        each_word(p, len, words_sink, &st);
+    }
+    Py_END_ALLOW_THREADS;
+    texts_close(&t);
+    if (st.failed) {
+        free(owner.data);
+        free(value.data);
+        return PyErr_NoMemory();
+    }
+    return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
+}
+
+/* ---- windows(): each text's distinct window keys ------------------------------------------------- */
+
+typedef struct {
+    uint64_t *words;
+    size_t len, cap;
+    int failed;
+} WordList;
+
+static inline void list_sink(void *s, uint64_t word) {
+    WordList *l = s;
+    if (l->len == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        uint64_t *grown = realloc(l->words, cap * sizeof *grown);
+        if (!grown) {
+            l->failed = 1;
+            return;
+        }
+        l->words = grown;
+        l->cap = cap;
+    }
+    l->words[l->len++] = word;
+}
+
+/* The keys one text has given so far: open addressing, emptied for the next text by a new stamp. */
+typedef struct {
+    uint64_t *keys;
+    uint32_t *stamps;
+    size_t mask;
+    int shift;
+    uint32_t stamp;
+} Seen;
+
+static int seen_reserve(Seen *s, size_t n) {
+    if (s->keys && 2 * n <= s->mask + 1 && s->stamp < UINT32_MAX - 1) return 0;
+    size_t cap = 64;
+    int bits = 6;
+    while (cap < 2 * n) {
+        cap *= 2;
+        bits++;
+    }
+    free(s->keys);
+    free(s->stamps);
+    s->keys = malloc(cap * sizeof *s->keys);
+    s->stamps = calloc(cap, sizeof *s->stamps);
+    s->mask = cap - 1;
+    s->shift = 64 - bits;
+    s->stamp = 0;
+    return s->keys && s->stamps ? 0 : -1;
+}
+
+/* 1 if key is new for this text (and now recorded), 0 if it was there. */
+static inline int seen_add(Seen *s, uint64_t key) {
+    size_t at = (size_t)((key * WINDOW_PRIME) >> s->shift);
+    while (s->stamps[at] == s->stamp) {
+        if (s->keys[at] == key) return 0;
+        at = (at + 1) & s->mask;
+    }
+    s->stamps[at] = s->stamp;
+    s->keys[at] = key;
+    return 1;
+}
+
+/* Windows of `size` words; a text with fewer words (but at least `min_words`) gives one key of all
+   its words. Keys are distinct within each text, in the order of their first window. */
+static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *views, *validity, *data;
+    Py_ssize_t first, count;
+    int size, min_words;
+    if (!PyArg_ParseTuple(args, "OOOnnii", &views, &validity, &data, &first, &count, &size, &min_words)) return NULL;
+    if (size < 1 || size > MAX_WINDOW || min_words < 1) {
+        PyErr_Format(PyExc_ValueError, "window size must be 1..%d and min_words at least 1", MAX_WINDOW);
+        return NULL;
+    }
+    Texts t;
+    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
+    Buffer owner = {0}, value = {0};
+    WordList words = {0};
+    uint64_t *keys = NULL;
+    size_t keys_cap = 0;
+    Seen seen = {0};
+    int failed = 0;
+    uint64_t power = 1; /* P^size */
+    for (int k = 0; k < size; k++) power *= WINDOW_PRIME;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t i = 0; i < count && !failed; i++) {
+        Py_ssize_t len;
+        const unsigned char *p = text_at(&t, i, &len);
+        words.len = 0;
+        each_word(p, len, list_sink, &words);
+        if (words.failed) {
+            failed = 1;
+            break;
+        }
+        size_t n = words.len, found = 0;
+        if (n < (size_t)min_words) continue;
+        size_t wanted = n >= (size_t)size ? n - size + 1 : 1;
+        if (wanted > keys_cap) {
+            uint64_t *grown = realloc(keys, wanted * sizeof *keys);
+            if (!grown) {
+                failed = 1;
+                break;
+            }
+            keys = grown;
+            keys_cap = wanted;
+        }
+        if (n < (size_t)size) {
+            uint64_t h = 0;
+            for (size_t j = 0; j < n; j++) h = h * WINDOW_PRIME + words.words[j];
+            keys[found++] = window_key(h, (int)n);
+        } else {
+            uint64_t h = 0;
+            for (size_t j = 0; j < n; j++) {
+                h = h * WINDOW_PRIME + words.words[j];
+                if (j >= (size_t)size) h -= words.words[j - size] * power;
+                if (j + 1 >= (size_t)size) keys[found++] = window_key(h, size);
+            }
+        }
+        int64_t text = i;
+        if (seen_reserve(&seen, found) < 0) {
+            failed = 1;
+            break;
+        }
+        seen.stamp++;
+        for (size_t j = 0; j < found && !failed; j++) {
+            if (!seen_add(&seen, keys[j])) continue; /* this text already gave this key */
+            if (buffer_push(&owner, &text, 8) || buffer_push(&value, &keys[j], 8)) failed = 1;
+        }
+    }
+    Py_END_ALLOW_THREADS;
+    texts_close(&t);
+    free(words.words);
+    free(keys);
+    free(seen.keys);
+    free(seen.stamps);
+    if (failed) {
+        free(owner.data);
+        free(value.data);
+        return PyErr_NoMemory();
+    }
+    return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
+}
+
+/* ---- find(): windows of the texts that are among given keys ---------------------------------------- */
+
+#define FILTER_BITS 18 /* a 32 KiB bitmap in front of the table: stays in L1, and most lookups stop there */
+
+typedef struct {
+    uint64_t *slots;
+    uint64_t filter[(1 << FILTER_BITS) / 64];
+    size_t mask;
+    int shift, has_zero;
+} KeySet;
+
+static inline size_t filter_bit(uint64_t key) {
+    return (size_t)((key * 0xC2B2AE3D27D4EB4FULL) >> (64 - FILTER_BITS));
+}
+
+/* Keys may be unmixed (window keys are sums): the slot comes from the top bits of key * G. */
+static inline size_t keyset_slot(const KeySet *set, uint64_t key) {
+    return (size_t)((key * WINDOW_PRIME) >> set->shift);
+}
+
+static int keyset_build(const uint64_t *keys, size_t n, KeySet *set) {
+    size_t cap = 16;
+    int bits = 4;
+    while (cap < 2 * n) {
+        cap *= 2;
+        bits++;
+    }
+    set->slots = calloc(cap, sizeof(uint64_t));
+    if (!set->slots) return -1;
+    set->mask = cap - 1;
+    set->shift = 64 - bits;
+    memset(set->filter, 0, sizeof set->filter);
+    set->has_zero = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = keys[i];
+        if (key == 0) {
+            set->has_zero = 1;
+            continue;
+        }
+        size_t at = keyset_slot(set, key);
+        while (set->slots[at] && set->slots[at] != key) at = (at + 1) & set->mask;
+        set->slots[at] = key;
+        set->filter[filter_bit(key) / 64] |= 1ULL << (filter_bit(key) % 64);
+    }
+    return 0;
+}
+
+static inline int keyset_has(const KeySet *set, uint64_t key) {
+    if (key == 0) return set->has_zero;
+    size_t bit = filter_bit(key);
+    if (!((set->filter[bit / 64] >> (bit % 64)) & 1)) return 0;
+    size_t at = keyset_slot(set, key);
+    while (set->slots[at]) {
+        if (set->slots[at] == key) return 1;
+        at = (at + 1) & set->mask;
+    }
+    return 0;
+}
+
+typedef struct {
+    const KeySet *set;
+    const int *lengths;
+    int nlengths;
+    uint64_t powers[MAX_WINDOW + 1];
+    uint64_t ring[MAX_WINDOW]; /* the last words, ring[seen % MAX_WINDOW] */
+    uint64_t folded[MAX_WINDOW + 1];
+    size_t seen;
+    int64_t text;
+    Buffer *owner, *value;
+    int failed;
+} FindState;
+
+static inline void find_sink(void *s, uint64_t word) {
+    FindState *st = s;
+    st->ring[st->seen % MAX_WINDOW] = word;
+    st->seen++;
+    for (int k = 0; k < st->nlengths; k++) {
+        int L = st->lengths[k];
+        uint64_t h = st->folded[L] * WINDOW_PRIME + word;
+        if (st->seen > (size_t)L) h -= st->ring[(st->seen - 1 - L) % MAX_WINDOW] * st->powers[L];
+        st->folded[L] = h;
+        if (st->seen >= (size_t)L) {
+            uint64_t key = window_key(h, L);
+            if (keyset_has(st->set, key)) {
+                if (buffer_push(st->owner, &st->text, 8) || buffer_push(st->value, &key, 8)) st->failed = 1;
+            }
+        }
+    }
+}
+
+/* The (text, key) of every window of the listed lengths whose key is in `keys` (uint64 bytes). A text
+   holding one window twice reports it twice. */
+static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *views, *validity, *data, *lengths_obj;
+    Py_ssize_t first, count;
+    Py_buffer keys;
+    if (!PyArg_ParseTuple(args, "OOOnny*O", &views, &validity, &data, &first, &count, &keys, &lengths_obj))
+        return NULL;
+    FindState st;
+    memset(&st, 0, sizeof st);
+    int lengths[MAX_WINDOW];
+    PyObject *seq = PySequence_Fast(lengths_obj, "lengths must be a sequence of ints");
+    if (!seq) goto fail_keys;
+    Py_ssize_t nlen = PySequence_Fast_GET_SIZE(seq);
+    if (nlen > MAX_WINDOW) nlen = -1;
+    for (Py_ssize_t k = 0; k < nlen; k++) {
+        long L = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, k));
+        if (L < 1 || L > MAX_WINDOW - 1) nlen = -1;
+        else lengths[k] = (int)L;
+    }
+    Py_DECREF(seq);
+    if (nlen < 0) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_ValueError, "lengths must be at most %d ints in 1..%d", MAX_WINDOW, MAX_WINDOW - 1);
+        goto fail_keys;
+    }
+    KeySet set;
+    if (keyset_build(keys.buf, (size_t)keys.len / 8, &set) < 0) {
+        PyErr_NoMemory();
+        goto fail_keys;
+    }
+    Texts t;
+    if (texts_open(views, validity, data, first, count, &t) < 0) {
+        free(set.slots);
+        goto fail_keys;
+    }
+    Buffer owner = {0}, value = {0};
+    st.set = &set;
+    st.lengths = lengths;
+    st.nlengths = (int)nlen;
+    st.owner = &owner;
+    st.value = &value;
+    st.powers[0] = 1;
+    for (int k = 1; k <= MAX_WINDOW; k++) st.powers[k] = st.powers[k - 1] * WINDOW_PRIME;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t i = 0; i < count && !st.failed; i++) {
+        Py_ssize_t len;
+        const unsigned char *p = text_at(&t, i, &len);
+        st.text = i;
+        st.seen = 0;
+        memset(st.folded, 0, sizeof st.folded);
+        each_word(p, len, find_sink, &st);
+    }
+    Py_END_ALLOW_THREADS;
+    texts_close(&t);
+    free(set.slots);
+    PyBuffer_Release(&keys);
+    if (st.failed) {
+        free(owner.data);
+        free(value.data);
+        return PyErr_NoMemory();
+    }
+    return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
+fail_keys:
+    PyBuffer_Release(&keys);
+    return NULL;
+}
+
+/* ---- space_hashes(): hash of each text with its whitespace runs made one space ------------------- */
+
+static unsigned char SPACE[256];
+
+static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *views, *validity, *data;
+    Py_ssize_t first, count;
+    if (!PyArg_ParseTuple(args, "OOOnn", &views, &validity, &data, &first, &count)) return NULL;
+    Texts t;
+    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
+    PyObject *hashes = PyBytes_FromStringAndSize(NULL, count * 8);
+    PyObject *flags = PyBytes_FromStringAndSize(NULL, count);
+    if (!hashes || !flags) {
+        Py_XDECREF(hashes);
+        Py_XDECREF(flags);
+        texts_close(&t);
+        return NULL;
+    }
+    uint64_t *out = (uint64_t *)PyBytes_AS_STRING(hashes);
+    unsigned char *nonascii = (unsigned char *)PyBytes_AS_STRING(flags);
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t len;
+        const unsigned char *p = text_at(&t, i, &len);
+        uint64_t h = FNV_OFFSET;
+        int pending_space = 0, started = 0;
+        unsigned char high = 0;
+        for (Py_ssize_t j = 0; j < len; j++) {
+            unsigned char c = p[j];
+            high |= c;
+            if (SPACE[c]) {
+                pending_space = started;
+                continue;
+            }
+            if (pending_space) h = (h ^ ' ') * FNV_PRIME;
+            pending_space = 0;
+            started = 1;
+            h = (h ^ c) * FNV_PRIME;
+        }
+        out[i] = mix(h);
+        nonascii[i] = (high & 0x80) != 0;
+    }
+    Py_END_ALLOW_THREADS;
+    texts_close(&t);
+    return Py_BuildValue("NN", hashes, flags);
+}
+
+/* ---- module -------------------------------------------------------------------------------------- */
+
+static PyMethodDef METHODS[] = {
+    {"words", py_words, METH_VARARGS, "words(views, validity, data, first, count) -> (text int64 bytes, hash uint64 bytes)"},
+    {"windows", py_windows, METH_VARARGS,
+     "windows(views, validity, data, first, count, size, min_words) -> (text int64 bytes, key uint64 bytes)"},
+    {"find", py_find, METH_VARARGS,
+     "find(views, validity, data, first, count, keys, lengths) -> (text int64 bytes, key uint64 bytes)"},
+    {"space_hashes", py_space_hashes, METH_VARARGS,
+     "space_hashes(views, validity, data, first, count) -> (hash uint64 bytes, non-ASCII flag bytes)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_text", "Byte loops for curate's text rules.", -1,
+                                    METHODS, NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__text(void) {
+    init_tables();
+    for (int c = 0; c < 256; c++) SPACE[c] = (c == ' ' || (c >= 0x09 && c <= 0x0D));
+    FRAC_HASH = word_hash((const unsigned char *)"frac", 4);
+    BINOM_HASH = word_hash((const unsigned char *)"binom", 5);
+    return PyModule_Create(&MODULE);
+}
