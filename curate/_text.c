@@ -13,9 +13,9 @@
                  from h = 0, then mix(h + length), with mix splitmix64's finaliser.
    window key    for words w1..wL: h = (...(w1 * P + w2) * P + ...) + wL, key = h + L * G (mod 2^64);
                  computed with a rolling window, so every window costs O(1).
-   space hash    FNV-1a 64 of the text with every run of ASCII whitespace made one space and the ends
-                 stripped, then mix; the text's flag says it holds a non-ASCII byte (the caller
-                 normalises those texts first, see curate/normalize.py).
+   space hash    FNV-1a 64 of the text with every run of whitespace (Unicode White_Space) made one space
+                 and the ends stripped, then mix; the text's flag says it holds a character NFC might
+                 change (the caller normalises those texts first, see curate/normalize.py).
 
    Every hash is a fixed algorithm: the same texts give the same values on any machine and in any process. */
 
@@ -593,47 +593,85 @@ fail_keys:
 /* ---- space_hashes(): hash of each text with its whitespace runs made one space ------------------- */
 
 static unsigned char SPACE[256];
+#define STABLE_BELOW 0x3000 /* the bitmap of NFC-stable characters covers the code points below this */
 
+/* Unicode White_Space outside ASCII, as polars' (Rust's) `\s` and `strip_chars` see it. */
+static inline int unicode_space(uint32_t c) {
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* The code point starting at p[0] (a non-ASCII lead byte of valid UTF-8) and its length in bytes. */
+static inline uint32_t decode(const unsigned char *p, Py_ssize_t avail, int *size) {
+    unsigned char b = p[0];
+    int n = b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1;
+    if (n > avail) n = (int)avail;
+    uint32_t c = n == 4 ? b & 0x07 : n == 3 ? b & 0x0F : n == 2 ? b & 0x1F : b;
+    for (int k = 1; k < n; k++) c = (c << 6) | (p[k] & 0x3F);
+    *size = n;
+    return c;
+}
+
+/* Per text: FNV-1a 64 of the text with every whitespace run made one space and the ends stripped, then
+   mix; and a flag for a character NFC might change (not ASCII, and not marked in `stable`, a bitmap of
+   the NFC-stable code points below STABLE_BELOW): the caller normalises those texts and hashes them again. */
 static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *views, *validity, *data;
     Py_ssize_t first, count;
-    if (!PyArg_ParseTuple(args, "OOOnn", &views, &validity, &data, &first, &count)) return NULL;
+    Py_buffer stable;
+    if (!PyArg_ParseTuple(args, "OOOnny*", &views, &validity, &data, &first, &count, &stable)) return NULL;
+    if (stable.len * 8 < STABLE_BELOW) {
+        PyBuffer_Release(&stable);
+        PyErr_Format(PyExc_ValueError, "the stable bitmap must cover %d code points", STABLE_BELOW);
+        return NULL;
+    }
     Texts t;
-    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
+    if (texts_open(views, validity, data, first, count, &t) < 0) {
+        PyBuffer_Release(&stable);
+        return NULL;
+    }
     PyObject *hashes = PyBytes_FromStringAndSize(NULL, count * 8);
     PyObject *flags = PyBytes_FromStringAndSize(NULL, count);
     if (!hashes || !flags) {
         Py_XDECREF(hashes);
         Py_XDECREF(flags);
         texts_close(&t);
+        PyBuffer_Release(&stable);
         return NULL;
     }
     uint64_t *out = (uint64_t *)PyBytes_AS_STRING(hashes);
-    unsigned char *nonascii = (unsigned char *)PyBytes_AS_STRING(flags);
+    unsigned char *unstable = (unsigned char *)PyBytes_AS_STRING(flags);
+    const unsigned char *bitmap = stable.buf;
     Py_BEGIN_ALLOW_THREADS;
     for (Py_ssize_t i = 0; i < count; i++) {
         Py_ssize_t len;
         const unsigned char *p = text_at(&t, i, &len);
         uint64_t h = FNV_OFFSET;
-        int pending_space = 0, started = 0;
-        unsigned char high = 0;
-        for (Py_ssize_t j = 0; j < len; j++) {
+        int pending_space = 0, started = 0, flag = 0;
+        for (Py_ssize_t j = 0; j < len;) {
             unsigned char c = p[j];
-            high |= c;
-            if (SPACE[c]) {
-                pending_space = started;
-                continue;
+            int size = 1, space = SPACE[c];
+            if (c >= 0x80) {
+                uint32_t code = decode(p + j, len - j, &size);
+                space = unicode_space(code);
+                if (!space && (code >= STABLE_BELOW || !((bitmap[code >> 3] >> (code & 7)) & 1))) flag = 1;
             }
-            if (pending_space) h = (h ^ ' ') * FNV_PRIME;
-            pending_space = 0;
-            started = 1;
-            h = (h ^ c) * FNV_PRIME;
+            if (space) {
+                pending_space = started;
+            } else {
+                if (pending_space) h = (h ^ ' ') * FNV_PRIME;
+                pending_space = 0;
+                started = 1;
+                for (int k = 0; k < size; k++) h = (h ^ p[j + k]) * FNV_PRIME;
+            }
+            j += size;
         }
         out[i] = mix(h);
-        nonascii[i] = (high & 0x80) != 0;
+        unstable[i] = (unsigned char)flag;
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
+    PyBuffer_Release(&stable);
     return Py_BuildValue("NN", hashes, flags);
 }
 
@@ -646,7 +684,7 @@ static PyMethodDef METHODS[] = {
     {"find", py_find, METH_VARARGS,
      "find(views, validity, data, first, count, keys, lengths) -> (text int64 bytes, key uint64 bytes)"},
     {"space_hashes", py_space_hashes, METH_VARARGS,
-     "space_hashes(views, validity, data, first, count) -> (hash uint64 bytes, non-ASCII flag bytes)"},
+     "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {NULL, NULL, 0, NULL},
 };
 

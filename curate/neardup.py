@@ -1,7 +1,7 @@
 """Near-duplicate prompt clusters: MinHash LSH over word shingles, each candidate pair checked exactly.
 
 The rule is exact: two prompts (with the same system turn) are near-duplicates when the Jaccard similarity
-of their sets of `shingle_words`-word shingles, after `match_text` normalisation, is at least the threshold.
+of their sets of `shingle_words`-word shingles of match words (`curate/words.py`) is at least the threshold.
 Boilerplate shingles, found in more than 1% of the prompts (and in more than 50), do not count: distilabel's
 math prompts all end in "Take a deep breath, think step by step, and give an accurate response", which
 would otherwise make every two short questions look a third alike, and put most prompts in one LSH bucket.
@@ -10,19 +10,19 @@ MinHash LSH only proposes candidate pairs; every candidate is checked against th
 kept pair never depends on hash luck. LSH finds a pair right at the threshold with probability above 99.5%
 (more above it). Clusters are the connected components of the confirmed pairs.
 
-Every hash here is a fixed algorithm (blake2b for words, 64-bit arithmetic for shingles, permutations and
-band keys): the same prompts give the same clusters in any process and with any polars or numpy version.
+Every hash here is a fixed algorithm (`curate/_text.c` for words and shingles, 64-bit arithmetic for
+permutations and band keys): the same prompts give the same clusters in any process and with any polars or
+numpy version.
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
-from curate.normalize import match_text
+from curate.words import windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
 # 1 - (1 - 0.7**4)**20 = 0.996 (0.9999 at 0.8); at 0.4, 0.40, and at 0.2, 0.03: those are dropped
@@ -33,7 +33,7 @@ BANDS, ROWS = 20, 4
 ESTIMATE_MARGIN = 0.25
 COMMON_SHARE, COMMON_MIN_PROMPTS = 0.01, 50  # boilerplate shingles, see above
 BUCKET_CAP = 64  # larger LSH buckets only link neighbours (by prompt order) instead of every pair
-CHUNK = 50_000  # prompts (shingling) or pairs (estimates) at a time, to keep memory flat
+CHUNK = 50_000  # pairs at a time (estimates, exact checks), to keep memory flat
 
 
 @dataclass(frozen=True)
@@ -86,86 +86,16 @@ def _distinct_prompts(firsts: pl.DataFrame) -> pl.DataFrame:
 
 
 def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
-    starts = range(0, prompts.height, CHUNK)
-    parts = [_shingles(prompts.slice(start, CHUNK), shingle_words) for start in starts]
-    common = _boilerplate(parts, [min(CHUNK, prompts.height - start) for start in starts], prompts.height)
-    for i, (prompt, shingle) in enumerate(parts):  # replaced one by one, so only one unfiltered part is copied
-        keep = ~_isin(shingle, common)
-        parts[i] = (prompt[keep], shingle[keep])
-    prompt = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int32)
-    shingle = np.concatenate([s for _, s in parts]) if parts else np.zeros(0, np.uint64)
-    return Shingles(prompt, shingle)
-
-
-def _boilerplate(parts: list[tuple[np.ndarray, np.ndarray]], sizes: list[int], count: int) -> np.ndarray:
-    """The shingles found in more than the boilerplate share of prompts (sorted).
-
-    Counted without putting all shingles together: a shingle above the share overall is above it in at least
-    one chunk, so only those suspects are counted everywhere."""
-    limit = max(COMMON_SHARE * count, COMMON_MIN_PROMPTS)
-    suspects = []
-    for (_, shingle), size in zip(parts, sizes, strict=True):
-        values, found = np.unique(shingle, return_counts=True)
-        suspects.append(values[found > limit * size / count])
-    suspects = np.unique(np.concatenate(suspects)) if suspects else np.zeros(0, np.uint64)
-    totals = np.zeros(len(suspects), np.int64)
-    for _, shingle in parts:
-        at = np.searchsorted(suspects, shingle[_isin(shingle, suspects)])
-        totals += np.bincount(at, minlength=len(suspects))
-    return suspects[totals > limit]
-
-
-def _isin(values: np.ndarray, sorted_few: np.ndarray) -> np.ndarray:
-    """values in sorted_few (small): a binary search, where np.isin would compare every value once per element."""
-    if len(sorted_few) == 0:
-        return np.zeros(len(values), bool)
-    at = np.minimum(np.searchsorted(sorted_few, values), len(sorted_few) - 1)
-    return sorted_few[at] == values
-
-
-def _shingles(prompts: pl.DataFrame, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(prompt, shingle) for one chunk of prompts: each run of `size` words, or the whole prompt when shorter.
-    A prompt without a single ASCII word or digit has no shingles (it can only be an exact duplicate)."""
-    text = prompts.select("prompt", match_text(pl.col("prompt_key")).str.strip_chars(" ").alias("text"))
-    text = text.filter(pl.col("text") != "")
-    if text.is_empty():
-        return np.zeros(0, np.int32), np.zeros(0, np.uint64)
-    words = text["text"].str.split(" ")
-    lengths = words.list.len().to_numpy()
-    owner = np.repeat(text["prompt"].to_numpy().astype(np.int64), lengths)
-    hashes = _word_hashes(words.explode())
-    windows = np.zeros(max(len(hashes) - size + 1, 0), np.uint64)
-    with np.errstate(over="ignore"):
-        for offset in range(size):
-            windows = windows * np.uint64(0x100000001B3) + hashes[offset : offset + len(windows)]
-    inside = owner[: len(windows)] == owner[size - 1 :][: len(windows)]  # the run does not cross two prompts
-    prompt, shingle = owner[: len(windows)][inside], _mix(windows[inside])
-    short = lengths < size
-    if short.any():
-        starts = np.cumsum(lengths) - lengths
-        extra = [_mix(_fold(hashes[s : s + n])) for s, n in zip(starts[short], lengths[short], strict=True)]
-        prompt = np.concatenate([prompt, text["prompt"].to_numpy().astype(np.int64)[short]])
-        shingle = np.concatenate([shingle, np.array(extra, np.uint64)])
-    pairs = pl.DataFrame({"prompt": prompt, "shingle": shingle})
-    distinct = pairs.group_by("prompt").agg(pl.col("shingle").unique()).sort("prompt").explode("shingle")
-    return distinct["prompt"].to_numpy().astype(np.int32), distinct["shingle"].to_numpy()  # shingles in any order
-
-
-def _fold(hashes: np.ndarray) -> np.uint64:
-    """What the window loop computes, for a prompt shorter than a window."""
-    value = np.uint64(0)
-    with np.errstate(over="ignore"):
-        for one in hashes:
-            value = value * np.uint64(0x100000001B3) + one
-    return value
-
-
-def _word_hashes(words: pl.Series) -> np.ndarray:
-    """blake2b of each word (each distinct word hashed once in Python: vocabularies are small)."""
-    vocabulary = words.unique()
-    digests = [int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little") for w in vocabulary]
-    values = pl.Series("hash", digests, pl.UInt64)
-    return words.replace_strict(vocabulary, values, return_dtype=pl.UInt64).to_numpy()
+    """Each prompt's distinct shingles: runs of `shingle_words` match words (the whole prompt when shorter),
+    boilerplate left out. A prompt without a single ASCII word or digit has none (it can only be an exact
+    duplicate)."""
+    index, shingle = windows(prompts["prompt_key"], shingle_words, 1)
+    pairs = pl.DataFrame({"prompt": index.astype(np.int32), "shingle": shingle})
+    limit = max(COMMON_SHARE * prompts.height, COMMON_MIN_PROMPTS)
+    common = pairs.group_by("shingle").len().filter(pl.col("len") > limit)["shingle"]
+    if len(common):
+        pairs = pairs.filter(~pl.col("shingle").is_in(common.implode()))
+    return Shingles(pairs["prompt"].to_numpy(), pairs["shingle"].to_numpy())
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import unicodedata
 
+import numpy as np
 import polars as pl
 
 # `\s\s+|[^\S ]` replaces the same characters as `\s+` but leaves single spaces alone, which makes
@@ -13,7 +14,6 @@ _WHITESPACE_RUNS = r"\s\s+|[^\S ]"
 
 KEY_COLUMNS = {"system": "system_key", "prompt": "prompt_key"}
 RESPONSE_KEYS = {"chosen": "chosen_key", "rejected": "rejected_key"}
-CHUNK_ROWS = 100_000  # normalised copies of the long responses exist for this many rows at a time
 
 
 def normalize_series(texts: pl.Series) -> pl.Series:
@@ -46,6 +46,17 @@ def _unstable_characters() -> str:
     seconds = _composition_seconds()
     stable = [c for c in range(0x80, 0x3000) if _nfc_stable(c, seconds)]
     return "[^\\x00-\\x7F" + "".join(_class_range(a, b) for a, b in _runs(stable)) + "]"
+
+
+@functools.cache
+def _stable_bitmap() -> bytes:
+    """The characters `_unstable_characters` leaves out, as a bitmap of the code points below U+3000."""
+    bits = bytearray(0x3000 // 8)
+    seconds = _composition_seconds()
+    for code in range(0x80, 0x3000):
+        if _nfc_stable(code, seconds):
+            bits[code >> 3] |= 1 << (code & 7)
+    return bytes(bits)
 
 
 def _composition_seconds() -> set[int]:
@@ -83,13 +94,37 @@ def _collapse_whitespace(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
 
 def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add what the preference, dedup and split steps compare: `system_key` and `prompt_key` (normalised
-    texts); `responses_equal` (chosen and rejected are equal once normalised); and `responses_hash`, an
-    in-process hash of both normalised responses. Responses are long, so their normalised copies are made
-    a chunk at a time and not kept; the hash only proposes duplicate pairs, which `response_keys` then checks."""
+    texts); `responses_equal` (chosen and rejected are equal once normalised); and `responses_hash`, a hash
+    of both normalised responses. Responses are long, so they are hashed in place by `curate/_text.c`
+    rather than copied normalised; the hash only proposes: equal responses and duplicate pairs are
+    confirmed on the normalised texts themselves (`response_keys`)."""
     keyed = _with_normal(frame, KEY_COLUMNS)
-    parts = [_response_summary(frame.slice(start, CHUNK_ROWS)) for start in range(0, frame.height, CHUNK_ROWS)]
-    summary = pl.concat(parts) if parts else _response_summary(frame)
+    chosen, rejected = (_normal_hashes(frame[column]) for column in RESPONSE_KEYS)
+    with np.errstate(over="ignore"):
+        both = chosen * np.uint64(0x9E3779B97F4A7C15) + rejected
+    maybe_equal = np.flatnonzero(chosen == rejected)
+    equal = np.zeros(frame.height, bool)
+    if len(maybe_equal):
+        pairs = response_keys(frame.select(*RESPONSE_KEYS)[maybe_equal])
+        equal[maybe_equal] = (pairs["chosen_key"] == pairs["rejected_key"]).fill_null(False).to_numpy()
+    missing = frame.select(pl.col(c).is_null() for c in RESPONSE_KEYS).select(pl.any_horizontal(pl.all()))
+    summary = pl.DataFrame({"responses_equal": equal, "responses_hash": both}).with_columns(
+        pl.when(missing.to_series()).then(None).otherwise(pl.col("responses_equal")).alias("responses_equal")
+    )
     return keyed.hstack(summary)
+
+
+def _normal_hashes(texts: pl.Series) -> np.ndarray:
+    """The hash of each normalised text. Texts NFC leaves alone are hashed as they are (the hash makes
+    whitespace runs one space and strips the ends); the few others are normalised first."""
+    from curate.words import space_hashes
+
+    hashed, unstable = space_hashes(texts, _stable_bitmap())
+    others = np.flatnonzero(unstable)
+    if len(others):
+        hashed = hashed.copy()
+        hashed[others] = space_hashes(normalize_series(texts.gather(others)), _stable_bitmap())[0]
+    return hashed
 
 
 def response_keys(frame: pl.DataFrame) -> pl.DataFrame:
@@ -100,14 +135,6 @@ def response_keys(frame: pl.DataFrame) -> pl.DataFrame:
 def _with_normal(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     composed = frame.with_columns(_nfc(frame[text]).alias(key) for text, key in columns.items())
     return composed.with_columns(_collapse_whitespace(pl.col(key)) for key in columns.values())  # in parallel
-
-
-def _response_summary(chunk: pl.DataFrame) -> pl.DataFrame:
-    keyed = response_keys(chunk.select(*RESPONSE_KEYS))
-    return keyed.select(
-        (pl.col("chosen_key") == pl.col("rejected_key")).alias("responses_equal"),
-        pl.struct(*RESPONSE_KEYS.values()).hash(seed=20241128).alias("responses_hash"),  # fixed seed, this process
-    )
 
 
 def normalize_text(text: str) -> str:

@@ -58,10 +58,11 @@ def find(texts: pl.Series, keys: np.ndarray, lengths: Iterable[int]) -> tuple[np
     return _per_chunk(texts, lambda *where: _text.find(*where, wanted, sizes))
 
 
-def space_hashes(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Per text, a 64-bit hash of it with each run of ASCII whitespace made one space and the ends stripped,
-    and whether it holds a non-ASCII character (its whitespace and NFC form are the caller's to settle)."""
-    hashed, flags = _per_chunk(texts, _text.space_hashes, offset_first=False)
+def space_hashes(texts: pl.Series, stable: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Per text, a 64-bit hash of it with each whitespace run made one space and the ends stripped, and
+    whether it holds a character NFC might change: one not in ASCII nor in `stable` (a bitmap of the
+    NFC-stable code points below U+3000). Those texts are the caller's to normalise and hash again."""
+    hashed, flags = _per_chunk(texts, lambda *where: _text.space_hashes(*where, stable), offset_first=False)
     return hashed.view(np.uint64), flags.view(np.bool_)
 
 

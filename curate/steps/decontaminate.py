@@ -12,7 +12,6 @@ a pair.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,8 +76,11 @@ def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int
     likely = counted.filter(pl.col("found") >= pl.col("needed"))
     rows = frame["row"].gather(likely["index"])
     texts = frame[text].gather(likely["index"]).to_list()
-    wanted = zip(likely["benchmark_order"].to_list(), likely["item"].to_list(), likely["needed"].to_list(), strict=True)
-    exact = [_holds(match_words(t), items.words[b, i], ngram, needed) for t, (b, i, needed) in zip(texts, wanted)]
+    wanted = likely.select("benchmark_order", "item", "needed").rows()
+    exact = [
+        _holds(match_words(t), items.words[b, i], ngram, needed)
+        for t, (b, i, needed) in zip(texts, wanted, strict=True)
+    ]
     found = likely.with_columns(row=rows).filter(pl.Series(exact, dtype=pl.Boolean))
     return found.select("row", "benchmark", "benchmark_order", "item", text=pl.lit(text), text_order=order).cast(
         FOUND_SCHEMA
