@@ -133,7 +133,7 @@ static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ss
     Py_DECREF(seq);
     t->first = first;
     t->count = count;
-    if (first < 0 || count < 0 || (first + count) * 16 > t->views.len ||
+    if (first < 0 || count < 0 || count > INT32_MAX || (first + count) * 16 > t->views.len ||
         (t->has_validity && (first + count + 7) / 8 > t->validity.len) || texts_check(t) < 0) {
         PyErr_SetString(PyExc_ValueError, "not a valid string_view array: a view points outside its buffers");
         goto fail;
@@ -256,13 +256,13 @@ static inline __attribute__((always_inline)) void each_word(const unsigned char 
 
 typedef struct {
     Buffer *owner, *value;
-    int64_t text;
+    int32_t text;
     int failed;
 } WordsState;
 
 static inline void words_sink(void *s, uint64_t word) {
     WordsState *st = s;
-    if (buffer_push(st->owner, &st->text, 8) || buffer_push(st->value, &word, 8)) st->failed = 1;
+    if (buffer_push(st->owner, &st->text, 4) || buffer_push(st->value, &word, 8)) st->failed = 1;
 }
 
 static PyObject *py_words(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -277,7 +277,7 @@ static PyObject *py_words(PyObject *Py_UNUSED(self), PyObject *args) {
     for (Py_ssize_t i = 0; i < count && !st.failed; i++) {
         Py_ssize_t len;
         const unsigned char *p = text_at(&t, i, &len);
-        st.text = i;
+        st.text = (int32_t)i;
         each_word(p, len, words_sink, &st);
     }
     Py_END_ALLOW_THREADS;
@@ -288,6 +288,82 @@ static PyObject *py_words(PyObject *Py_UNUSED(self), PyObject *args) {
         return PyErr_NoMemory();
     }
     return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
+}
+
+/* ---- a set of keys, each with its position in the list it was built from ------------------------- */
+
+#define FILTER_BITS 18 /* a 32 KiB bitmap in front of the table: stays in L1, and most lookups stop there */
+
+typedef struct {
+    uint64_t *slots;
+    int64_t *positions;
+    uint64_t filter[(1 << FILTER_BITS) / 64];
+    size_t mask;
+    int shift;
+    int64_t zero_position; /* the key 0 marks an empty slot, so its position is kept here (-1: absent) */
+} KeyMap;
+
+static inline size_t filter_bit(uint64_t key) {
+    return (size_t)((key * 0xC2B2AE3D27D4EB4FULL) >> (64 - FILTER_BITS));
+}
+
+/* Keys may be unmixed (window keys are sums): the slot comes from the top bits of key * G. */
+static inline size_t keymap_slot(const KeyMap *map, uint64_t key) {
+    return (size_t)((key * WINDOW_PRIME) >> map->shift);
+}
+
+static void keymap_free(KeyMap *map) {
+    free(map->slots);
+    free(map->positions);
+    map->slots = NULL;
+    map->positions = NULL;
+}
+
+/* Returns -1 when out of memory. A key listed twice keeps its first position. */
+static int keymap_build(const uint64_t *keys, size_t n, KeyMap *map) {
+    size_t cap = 16;
+    int bits = 4;
+    while (cap < 2 * n) {
+        cap *= 2;
+        bits++;
+    }
+    map->slots = calloc(cap, sizeof *map->slots);
+    map->positions = malloc(cap * sizeof *map->positions);
+    if (!map->slots || !map->positions) {
+        keymap_free(map);
+        return -1;
+    }
+    map->mask = cap - 1;
+    map->shift = 64 - bits;
+    map->zero_position = -1;
+    memset(map->filter, 0, sizeof map->filter);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t key = keys[i];
+        if (key == 0) {
+            if (map->zero_position < 0) map->zero_position = (int64_t)i;
+            continue;
+        }
+        size_t at = keymap_slot(map, key);
+        while (map->slots[at] && map->slots[at] != key) at = (at + 1) & map->mask;
+        if (map->slots[at] == key) continue;
+        map->slots[at] = key;
+        map->positions[at] = (int64_t)i;
+        map->filter[filter_bit(key) / 64] |= 1ULL << (filter_bit(key) % 64);
+    }
+    return 0;
+}
+
+/* The key's position, or -1. */
+static inline int64_t keymap_get(const KeyMap *map, uint64_t key) {
+    if (key == 0) return map->zero_position;
+    size_t bit = filter_bit(key);
+    if (!((map->filter[bit / 64] >> (bit % 64)) & 1)) return -1;
+    size_t at = keymap_slot(map, key);
+    while (map->slots[at]) {
+        if (map->slots[at] == key) return map->positions[at];
+        at = (at + 1) & map->mask;
+    }
+    return -1;
 }
 
 /* ---- windows(): each text's distinct window keys ------------------------------------------------- */
@@ -352,19 +428,36 @@ static inline int seen_add(Seen *s, uint64_t key) {
     return 1;
 }
 
-/* Windows of `size` words; a text with fewer words (but at least `min_words`) gives one key of all
-   its words. Keys are distinct within each text, in the order of their first window. */
+/* Windows of `size` words; a text with fewer words (but at least `min_words`) gives one key of all its
+   words. Keys are distinct within each text, in the order of their first window. Keys listed in `held`
+   are not returned: instead, per held key, the number of texts that hold it. */
 static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *views, *validity, *data;
     Py_ssize_t first, count;
     int size, min_words;
-    if (!PyArg_ParseTuple(args, "OOOnnii", &views, &validity, &data, &first, &count, &size, &min_words)) return NULL;
+    Py_buffer held;
+    if (!PyArg_ParseTuple(args, "OOOnniiy*", &views, &validity, &data, &first, &count, &size, &min_words, &held))
+        return NULL;
     if (size < 1 || size > MAX_WINDOW || min_words < 1) {
+        PyBuffer_Release(&held);
         PyErr_Format(PyExc_ValueError, "window size must be 1..%d and min_words at least 1", MAX_WINDOW);
         return NULL;
     }
+    size_t nheld = (size_t)held.len / 8;
+    KeyMap held_map;
+    int64_t *held_counts = calloc(nheld ? nheld : 1, sizeof *held_counts);
+    if (!held_counts || keymap_build(held.buf, nheld, &held_map) < 0) {
+        free(held_counts);
+        PyBuffer_Release(&held);
+        return PyErr_NoMemory();
+    }
     Texts t;
-    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
+    if (texts_open(views, validity, data, first, count, &t) < 0) {
+        keymap_free(&held_map);
+        free(held_counts);
+        PyBuffer_Release(&held);
+        return NULL;
+    }
     Buffer owner = {0}, value = {0};
     WordList words = {0};
     uint64_t *keys = NULL;
@@ -395,31 +488,34 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
             keys = grown;
             keys_cap = wanted;
         }
+        uint64_t h = 0;
         if (n < (size_t)size) {
-            uint64_t h = 0;
             for (size_t j = 0; j < n; j++) h = h * WINDOW_PRIME + words.words[j];
             keys[found++] = window_key(h, (int)n);
         } else {
-            uint64_t h = 0;
             for (size_t j = 0; j < n; j++) {
                 h = h * WINDOW_PRIME + words.words[j];
                 if (j >= (size_t)size) h -= words.words[j - size] * power;
                 if (j + 1 >= (size_t)size) keys[found++] = window_key(h, size);
             }
         }
-        int64_t text = i;
         if (seen_reserve(&seen, found) < 0) {
             failed = 1;
             break;
         }
         seen.stamp++;
+        int32_t text = (int32_t)i;
         for (size_t j = 0; j < found && !failed; j++) {
             if (!seen_add(&seen, keys[j])) continue; /* this text already gave this key */
-            if (buffer_push(&owner, &text, 8) || buffer_push(&value, &keys[j], 8)) failed = 1;
+            int64_t position = nheld ? keymap_get(&held_map, keys[j]) : -1;
+            if (position >= 0) held_counts[position]++;
+            else if (buffer_push(&owner, &text, 4) || buffer_push(&value, &keys[j], 8)) failed = 1;
         }
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
+    keymap_free(&held_map);
+    PyBuffer_Release(&held);
     free(words.words);
     free(keys);
     free(seen.keys);
@@ -427,79 +523,25 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
     if (failed) {
         free(owner.data);
         free(value.data);
+        free(held_counts);
         return PyErr_NoMemory();
     }
-    return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
+    PyObject *counts = PyBytes_FromStringAndSize((const char *)held_counts, (Py_ssize_t)(nheld * 8));
+    free(held_counts);
+    return Py_BuildValue("NNN", buffer_bytes(&owner), buffer_bytes(&value), counts);
 }
 
 /* ---- find(): windows of the texts that are among given keys ---------------------------------------- */
 
-#define FILTER_BITS 18 /* a 32 KiB bitmap in front of the table: stays in L1, and most lookups stop there */
-
 typedef struct {
-    uint64_t *slots;
-    uint64_t filter[(1 << FILTER_BITS) / 64];
-    size_t mask;
-    int shift, has_zero;
-} KeySet;
-
-static inline size_t filter_bit(uint64_t key) {
-    return (size_t)((key * 0xC2B2AE3D27D4EB4FULL) >> (64 - FILTER_BITS));
-}
-
-/* Keys may be unmixed (window keys are sums): the slot comes from the top bits of key * G. */
-static inline size_t keyset_slot(const KeySet *set, uint64_t key) {
-    return (size_t)((key * WINDOW_PRIME) >> set->shift);
-}
-
-static int keyset_build(const uint64_t *keys, size_t n, KeySet *set) {
-    size_t cap = 16;
-    int bits = 4;
-    while (cap < 2 * n) {
-        cap *= 2;
-        bits++;
-    }
-    set->slots = calloc(cap, sizeof(uint64_t));
-    if (!set->slots) return -1;
-    set->mask = cap - 1;
-    set->shift = 64 - bits;
-    memset(set->filter, 0, sizeof set->filter);
-    set->has_zero = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t key = keys[i];
-        if (key == 0) {
-            set->has_zero = 1;
-            continue;
-        }
-        size_t at = keyset_slot(set, key);
-        while (set->slots[at] && set->slots[at] != key) at = (at + 1) & set->mask;
-        set->slots[at] = key;
-        set->filter[filter_bit(key) / 64] |= 1ULL << (filter_bit(key) % 64);
-    }
-    return 0;
-}
-
-static inline int keyset_has(const KeySet *set, uint64_t key) {
-    if (key == 0) return set->has_zero;
-    size_t bit = filter_bit(key);
-    if (!((set->filter[bit / 64] >> (bit % 64)) & 1)) return 0;
-    size_t at = keyset_slot(set, key);
-    while (set->slots[at]) {
-        if (set->slots[at] == key) return 1;
-        at = (at + 1) & set->mask;
-    }
-    return 0;
-}
-
-typedef struct {
-    const KeySet *set;
+    const KeyMap *set;
     const int *lengths;
     int nlengths;
     uint64_t powers[MAX_WINDOW + 1];
     uint64_t ring[MAX_WINDOW]; /* the last words, ring[seen % MAX_WINDOW] */
     uint64_t folded[MAX_WINDOW + 1];
     size_t seen;
-    int64_t text;
+    int32_t text;
     Buffer *owner, *value;
     int failed;
 } FindState;
@@ -515,8 +557,8 @@ static inline void find_sink(void *s, uint64_t word) {
         st->folded[L] = h;
         if (st->seen >= (size_t)L) {
             uint64_t key = window_key(h, L);
-            if (keyset_has(st->set, key)) {
-                if (buffer_push(st->owner, &st->text, 8) || buffer_push(st->value, &key, 8)) st->failed = 1;
+            if (keymap_get(st->set, key) >= 0) {
+                if (buffer_push(st->owner, &st->text, 4) || buffer_push(st->value, &key, 8)) st->failed = 1;
             }
         }
     }
@@ -548,14 +590,14 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
             PyErr_Format(PyExc_ValueError, "lengths must be at most %d ints in 1..%d", MAX_WINDOW, MAX_WINDOW - 1);
         goto fail_keys;
     }
-    KeySet set;
-    if (keyset_build(keys.buf, (size_t)keys.len / 8, &set) < 0) {
+    KeyMap set;
+    if (keymap_build(keys.buf, (size_t)keys.len / 8, &set) < 0) {
         PyErr_NoMemory();
         goto fail_keys;
     }
     Texts t;
     if (texts_open(views, validity, data, first, count, &t) < 0) {
-        free(set.slots);
+        keymap_free(&set);
         goto fail_keys;
     }
     Buffer owner = {0}, value = {0};
@@ -570,14 +612,14 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
     for (Py_ssize_t i = 0; i < count && !st.failed; i++) {
         Py_ssize_t len;
         const unsigned char *p = text_at(&t, i, &len);
-        st.text = i;
+        st.text = (int32_t)i;
         st.seen = 0;
         memset(st.folded, 0, sizeof st.folded);
         each_word(p, len, find_sink, &st);
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
-    free(set.slots);
+    keymap_free(&set);
     PyBuffer_Release(&keys);
     if (st.failed) {
         free(owner.data);
@@ -678,11 +720,12 @@ static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
 /* ---- module -------------------------------------------------------------------------------------- */
 
 static PyMethodDef METHODS[] = {
-    {"words", py_words, METH_VARARGS, "words(views, validity, data, first, count) -> (text int64 bytes, hash uint64 bytes)"},
+    {"words", py_words, METH_VARARGS, "words(views, validity, data, first, count) -> (text int32 bytes, hash uint64 bytes)"},
     {"windows", py_windows, METH_VARARGS,
-     "windows(views, validity, data, first, count, size, min_words) -> (text int64 bytes, key uint64 bytes)"},
+     "windows(views, validity, data, first, count, size, min_words, held) -> (text int32 bytes, key uint64 bytes, "
+     "held counts int64 bytes)"},
     {"find", py_find, METH_VARARGS,
-     "find(views, validity, data, first, count, keys, lengths) -> (text int64 bytes, key uint64 bytes)"},
+     "find(views, validity, data, first, count, keys, lengths) -> (text int32 bytes, key uint64 bytes)"},
     {"space_hashes", py_space_hashes, METH_VARARGS,
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {NULL, NULL, 0, NULL},

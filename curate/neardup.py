@@ -17,6 +17,7 @@ numpy version.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,8 +33,9 @@ BANDS, ROWS = 20, 4
 # 80 places are dropped: 5 standard deviations below a pair right at the threshold.
 ESTIMATE_MARGIN = 0.25
 COMMON_SHARE, COMMON_MIN_PROMPTS = 0.01, 50  # boilerplate shingles, see above
+SAMPLE_PROMPTS = 20_000  # boilerplate is suspected from about this many prompts, then counted exactly
+BUCKET_BITS = 22  # shingle hashes are counted in 4M buckets first, see _frequent
 BUCKET_CAP = 64  # larger LSH buckets only link neighbours (by prompt order) instead of every pair
-CHUNK = 50_000  # pairs at a time (estimates, exact checks), to keep memory flat
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ def prompt_clusters(frame: pl.DataFrame, threshold: float, shingle_words: int) -
     signatures = minhash(shingles, prompts.height)
     candidates = candidate_pairs(signatures, shingles, prompts["system"].to_numpy())
     likely = candidates[_estimates(signatures, candidates) >= threshold - ESTIMATE_MARGIN]
-    confirmed = confirm(likely, shingles, threshold)
-    component = components(prompts.height, confirmed[:, 0], confirmed[:, 1])
+    confirmed = confirm(likely, shingles, prompts.height, threshold)
+    a, b = confirmed >> np.uint64(32), confirmed & np.uint64(0xFFFFFFFF)
+    component = components(prompts.height, a.astype(np.int64), b.astype(np.int64))
     firsts = prompts["first_row"].to_numpy()
     cluster = firsts[component[np.searchsorted(firsts, first_row)]]  # row -> its prompt -> its cluster
     return Clusters(pl.DataFrame({"row": frame["row"], "cluster": cluster}), len(candidates), len(confirmed))
@@ -89,13 +92,40 @@ def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
     """Each prompt's distinct shingles: runs of `shingle_words` match words (the whole prompt when shorter),
     boilerplate left out. A prompt without a single ASCII word or digit has none (it can only be an exact
     duplicate)."""
-    index, shingle = windows(prompts["prompt_key"], shingle_words, 1)
-    pairs = pl.DataFrame({"prompt": index.astype(np.int32), "shingle": shingle})
-    limit = max(COMMON_SHARE * prompts.height, COMMON_MIN_PROMPTS)
-    common = pairs.group_by("shingle").len().filter(pl.col("len") > limit)["shingle"]
-    if len(common):
-        pairs = pairs.filter(~pl.col("shingle").is_in(common.implode()))
-    return Shingles(pairs["prompt"].to_numpy(), pairs["shingle"].to_numpy())
+    texts, limit = prompts["prompt_key"], max(COMMON_SHARE * prompts.height, COMMON_MIN_PROMPTS)
+    # Boilerplate is most of all shingles (the same closing sentence in every prompt), so it is not
+    # returned at all: shingles common in a sample of the prompts are only counted, then checked.
+    suspects = _sample_boilerplate(texts, shingle_words)
+    index, shingle, counts = windows(texts, shingle_words, 1, held=suspects)
+    if (counts <= limit).any():  # a suspect that is not boilerplate after all: its shingles are needed
+        index, shingle, counts = windows(texts, shingle_words, 1, held=suspects[counts > limit])
+    missed = _frequent(shingle, limit)  # boilerplate the sample did not suspect
+    if len(missed):
+        keep = ~np.isin(shingle, missed)
+        index, shingle = index[keep], shingle[keep]
+    return Shingles(index, shingle)
+
+
+def _sample_boilerplate(texts: pl.Series, shingle_words: int) -> np.ndarray:
+    """Shingles in more than half the boilerplate share of a fixed sample of the prompts (every k-th)."""
+    step = max(len(texts) // SAMPLE_PROMPTS, 1)
+    sample = texts.gather_every(step)
+    _, shingle, _ = windows(sample, shingle_words, 1)
+    values, found = np.unique(shingle, return_counts=True)
+    return values[found > max(COMMON_SHARE / 2 * len(sample), 1)]
+
+
+def _frequent(values: np.ndarray, limit: float) -> np.ndarray:
+    """The values found more than `limit` times. Counted per bucket first (values are hashes): only the
+    values of a bucket over the limit can be, and those few are counted exactly."""
+    if len(values) == 0:
+        return values
+    bucket = (values >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
+    heavy = np.flatnonzero(np.bincount(bucket, minlength=1 << BUCKET_BITS) > limit)
+    if len(heavy) == 0:
+        return values[:0]
+    suspects, found = np.unique(values[np.isin(bucket, heavy)], return_counts=True)
+    return suspects[found > limit]
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -108,23 +138,23 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 def minhash(shingles: Shingles, count: int) -> np.ndarray:
     """Per prompt BANDS * ROWS MinHash values, the top 16 bits of each (b-bit MinHash: two different minima
-    agree by chance once in 65,536, which the exact check absorbs; half the memory of 32 bits)."""
+    agree by chance once in 65,536, which the exact check absorbs; half the memory of 32 bits). Prompts are
+    split in two halves, one per thread: each writes only its own prompts' rows."""
+    from curate import _minhash
+
     signatures = np.full((count, BANDS * ROWS), np.iinfo(np.uint16).max, np.uint16)
-    first = np.flatnonzero(np.r_[True, shingles.prompt[1:] != shingles.prompt[:-1]]) if len(shingles.prompt) else []
-    bounds = [*first[:: max(len(first) // 64, 1)], len(shingles.prompt)] if len(first) else []
-    for start, end in zip(bounds, bounds[1:], strict=False):  # blocks of whole prompts: small temporaries
-        _minhash_block(shingles.prompt[start:end], shingles.shingle[start:end], signatures)
-    return signatures
-
-
-def _minhash_block(prompt: np.ndarray, values: np.ndarray, signatures: np.ndarray) -> None:
-    first = np.flatnonzero(np.r_[True, prompt[1:] != prompt[:-1]])
-    owners = prompt[first]
     multipliers, offsets = _permutations(BANDS * ROWS)
-    with np.errstate(over="ignore"):
-        for i in range(BANDS * ROWS):
-            hashed = ((values * multipliers[i] + offsets[i]) >> np.uint64(32)).astype(np.uint32)  # multiply-shift
-            signatures[owners, i] = np.minimum.reduceat(hashed, first) >> np.uint32(16)
+    middle = len(shingles.prompt) // 2
+    if len(shingles.prompt):  # move the cut to a prompt boundary
+        middle = int(np.searchsorted(shingles.prompt, shingles.prompt[middle]))
+
+    def run(part: slice) -> None:
+        _minhash.signatures(
+            shingles.prompt[part], shingles.shingle[part], multipliers, offsets, signatures, BANDS * ROWS
+        )
+
+    _in_threads(run, [slice(0, middle), slice(middle, None)])
+    return signatures
 
 
 def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,74 +165,42 @@ def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarray) -> np.ndarray:
-    """(a, b) with a < b: prompts with the same system turn sharing all MinHash values of at least one band."""
-    present = np.unique(shingles.prompt)
-    base = _mix(system[present].astype(np.uint64) + np.uint64(1))
-    found = []
-    for band in range(BANDS):
-        key = base.copy()
-        with np.errstate(over="ignore"):
-            for value in signatures[present, band * ROWS : (band + 1) * ROWS].T:
-                key = _mix(key * np.uint64(0x9E3779B97F4A7C15) + value.astype(np.uint64))
-        found.append(_bucket_pairs(key, present))
-    pairs = np.unique(np.concatenate(found)) if found else np.zeros(0, np.uint64)
-    pairs = np.stack([pairs >> np.uint64(32), pairs & np.uint64(0xFFFFFFFF)], axis=1).astype(np.int64)
-    return pairs[system[pairs[:, 0]] == system[pairs[:, 1]]]  # a band key may collide
+    """Pairs a << 32 | b (a < b, sorted) of prompts with the same system turn sharing all MinHash values of at
+    least one band.
+    Buckets of more than BUCKET_CAP prompts only link neighbours (in prompt order). Half the bands per thread."""
+    from curate import _minhash
+
+    present = np.unique(shingles.prompt).astype(np.int32)
+    turn = _mix(system[present].astype(np.uint64) + np.uint64(1))
+    halves = [(0, BANDS // 2), (BANDS // 2, BANDS - BANDS // 2)]
+    found = _in_threads(
+        lambda bands: _minhash.band_pairs(signatures, BANDS * ROWS, present, turn, *bands, ROWS, BUCKET_CAP), halves
+    )
+    codes = np.frombuffer(_minhash.merge(*found), np.uint64)
+    a, b = (codes >> np.uint64(32)).astype(np.int64), (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    return codes[system[a] == system[b]]  # two system turns may share a band key
 
 
-def _bucket_pairs(key: np.ndarray, prompt: np.ndarray) -> np.ndarray:
-    """Pairs within each bucket of equal keys, as a << 32 | b: all pairs, or neighbours in a large bucket."""
-    order = np.argsort(key, kind="stable")  # `prompt` is ascending, and stays so within a bucket
-    key, prompt = key[order], prompt[order]
-    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-    size = np.diff(np.r_[starts, len(key)])
-    end = np.repeat(starts + size, size)  # where each element's bucket ends
-    large = np.repeat(size > BUCKET_CAP, size)
-    pairs = []
-    index = np.flatnonzero(end - np.arange(len(key)) > 1)
-    for gap in range(1, BUCKET_CAP):
-        index = index[index + gap < end[index]]
-        if gap > 1:
-            index = index[~large[index]]
-        if len(index) == 0:
-            break
-        pairs.append((prompt[index].astype(np.uint64) << np.uint64(32)) | prompt[index + gap].astype(np.uint64))
-    return np.concatenate(pairs) if pairs else np.zeros(0, np.uint64)
+def _in_threads(call, arguments: list) -> list:
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(call, arguments))
 
 
 def _estimates(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """The share of MinHash values each pair agrees on: an estimate of its Jaccard similarity."""
-    parts = [
-        (signatures[pairs[s : s + CHUNK, 0]] == signatures[pairs[s : s + CHUNK, 1]]).mean(axis=1)
-        for s in range(0, len(pairs), CHUNK)
-    ]
-    return np.concatenate(parts) if parts else np.zeros(0)
+    from curate import _minhash
+
+    agree = np.frombuffer(_minhash.agreement(signatures, signatures.shape[1], pairs), np.uint8)
+    return agree / signatures.shape[1]
 
 
-def confirm(pairs: np.ndarray, shingles: Shingles, threshold: float) -> np.ndarray:
-    """The pairs whose exact shingle-set Jaccard similarity is at least `threshold`, sorted."""
-    parts = [_confirm(pairs[s : s + CHUNK // 2], shingles, threshold) for s in range(0, len(pairs), CHUNK // 2)]
-    return np.concatenate(parts) if parts else np.zeros((0, 2), np.int64)
+def confirm(pairs: np.ndarray, shingles: Shingles, count: int, threshold: float) -> np.ndarray:
+    """The pairs whose exact shingle-set Jaccard similarity is at least `threshold`."""
+    from curate import _minhash
 
-
-def _confirm(pairs: np.ndarray, shingles: Shingles, threshold: float) -> np.ndarray:
-    involved = np.zeros(int(shingles.prompt.max()) + 1, bool)
-    involved[pairs.ravel()] = True
-    mine = involved[shingles.prompt]  # only the prompts in these pairs: a join over all of them is large
-    sets = pl.DataFrame({"prompt": shingles.prompt[mine].astype(np.int64), "shingle": shingles.shingle[mine]})
-    sizes = sets.group_by("prompt").len()
-    candidates = pl.DataFrame({"a": pairs[:, 0], "b": pairs[:, 1]})
-    shared = (
-        candidates.join(sets, left_on="a", right_on="prompt")
-        .join(sets, left_on=["b", "shingle"], right_on=["prompt", "shingle"])
-        .group_by("a", "b")
-        .len("shared")
-    )
-    scored = shared.join(sizes.rename({"prompt": "a", "len": "size_a"}), on="a").join(
-        sizes.rename({"prompt": "b", "len": "size_b"}), on="b"
-    )
-    jaccard = pl.col("shared") / (pl.col("size_a") + pl.col("size_b") - pl.col("shared"))
-    return scored.filter(jaccard >= threshold).select("a", "b").sort("a", "b").to_numpy().astype(np.int64)
+    starts = np.searchsorted(shingles.prompt, np.arange(count + 1, dtype=np.int32)).astype(np.int64)
+    similar = np.frombuffer(_minhash.jaccard(starts, shingles.shingle, pairs, threshold), np.bool_)
+    return pairs[similar]
 
 
 def components(count: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -46,41 +46,49 @@ def match_words(text: str) -> list[str]:
     return words
 
 
-def windows(texts: pl.Series, size: int, min_words: int) -> tuple[np.ndarray, np.ndarray]:
-    """(text index, key): each text's distinct keys of `size` consecutive match words; a text with fewer
-    words, but at least `min_words`, gives one key of all its words."""
-    return _per_chunk(texts, lambda *where: _text.windows(*where, size, min_words))
+def windows(
+    texts: pl.Series, size: int, min_words: int, held: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(text index, key, held counts): each text's distinct keys of `size` consecutive match words; a text
+    with fewer words, but at least `min_words`, gives one key of all its words. Keys in `held` are not
+    returned; instead, per held key, the number of texts holding it."""
+    held = np.zeros(0, np.uint64) if held is None else np.ascontiguousarray(held, np.uint64)
+    listed = held.tobytes()
+    parts = _per_chunk(texts, lambda *where: _text.windows(*where, size, min_words, listed))
+    counts = sum((np.frombuffer(c, np.int64) for *_, c in parts), np.zeros(len(held), np.int64))
+    return *_owned(parts), counts
 
 
 def find(texts: pl.Series, keys: np.ndarray, lengths: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
     """(text index, key): every run of match words, of one of `lengths` words, whose key is in `keys`."""
     wanted, sizes = np.ascontiguousarray(keys, np.uint64).tobytes(), sorted(set(lengths))
-    return _per_chunk(texts, lambda *where: _text.find(*where, wanted, sizes))
+    return _owned(_per_chunk(texts, lambda *where: _text.find(*where, wanted, sizes)))
 
 
 def space_hashes(texts: pl.Series, stable: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Per text, a 64-bit hash of it with each whitespace run made one space and the ends stripped, and
     whether it holds a character NFC might change: one not in ASCII nor in `stable` (a bitmap of the
     NFC-stable code points below U+3000). Those texts are the caller's to normalise and hash again."""
-    hashed, flags = _per_chunk(texts, lambda *where: _text.space_hashes(*where, stable), offset_first=False)
-    return hashed.view(np.uint64), flags.view(np.bool_)
+    parts = _per_chunk(texts, lambda *where: _text.space_hashes(*where, stable))
+    hashes = np.concatenate([np.zeros(0, np.uint64), *(np.frombuffer(h, np.uint64) for _, h, _ in parts)])
+    flags = np.concatenate([np.zeros(0, np.bool_), *(np.frombuffer(f, np.bool_) for _, _, f in parts)])
+    return hashes, flags
 
 
-def _per_chunk(texts: pl.Series, call: Callable[..., Any], offset_first: bool = True) -> tuple[np.ndarray, ...]:
-    """Run a C loop over chunks of rows on all threads; concatenate its two outputs in row order, with the
-    text index of the first (when `offset_first`) made global."""
-    buffers = _string_view(texts)
+def _per_chunk(texts: pl.Series, call: Callable[..., Any]) -> list[tuple]:
+    """Run a C loop over chunks of rows on all threads; each result with the chunk's first row first."""
+    views, validity, data, offset = _string_view(texts)
     starts = range(0, len(texts), CHUNK_ROWS)
-    jobs = [(start, min(CHUNK_ROWS, len(texts) - start)) for start in starts]
     with ThreadPoolExecutor(max_workers=_threads()) as pool:
-        parts = list(pool.map(lambda job: call(*buffers[:3], buffers[3] + job[0], job[1]), jobs))
-    if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, np.uint64)
-    first = [np.frombuffer(a, np.int64 if offset_first else np.uint8) for a, _ in parts]
-    if offset_first:
-        first = [index + start for index, (start, _) in zip(first, jobs, strict=True)]
-    second = [np.frombuffer(b, np.uint64 if offset_first else np.uint8) for _, b in parts]
-    return np.concatenate(first), np.concatenate(second)
+        calls = [pool.submit(call, views, validity, data, offset + s, min(CHUNK_ROWS, len(texts) - s)) for s in starts]
+        return [(start, *done.result()) for start, done in zip(starts, calls, strict=True)]
+
+
+def _owned(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """The (text index, value) outputs of the chunks as two arrays, text indices counted from the first row."""
+    index = [np.frombuffer(owner, np.int32) + np.int32(start) for start, owner, *_ in parts]
+    values = [np.frombuffer(value, np.uint64) for _, _, value, *_ in parts]
+    return np.concatenate([np.zeros(0, np.int32), *index]), np.concatenate([np.zeros(0, np.uint64), *values])
 
 
 def _string_view(texts: pl.Series) -> tuple[Any, Any, list[Any], int]:

@@ -54,7 +54,7 @@ def item_runs(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> It
     parts, lengths, words = [], {ngram}, {}
     for order, bench in enumerate(benchmarks):
         texts = pl.Series("text", bench.items, pl.String)
-        item, key = windows(texts, ngram, SHORTEST_ITEM)
+        item, key, _ = windows(texts, ngram, SHORTEST_ITEM)
         runs = pl.DataFrame({"key": key, "item": item})
         needed = runs.group_by("item").agg(needed=(pl.len() * min_overlap).ceil().cast(pl.Int64))
         parts.append(runs.join(needed, on="item").with_columns(benchmark=pl.lit(bench.name), benchmark_order=order))
