@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -15,13 +15,12 @@ from curate.card import render_card
 from curate.config import Recipe
 from curate.output import (
     DROPPED_COLUMNS,
-    DROPPED_PATH,
-    ROW_GROUP,
+    DROPPED_PREFIX,
     file_records,
-    split_path,
+    split_prefix,
     write_atomically,
     write_json,
-    write_parquet_parts,
+    write_shards,
 )
 from curate.pipeline import PipelineResult, run_pipeline
 from curate.render import render
@@ -57,11 +56,9 @@ def split_rows(kept: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
     return {name: rendered.filter(split == name) for name in SPLITS}
 
 
-def _rendered_parts(kept: pl.DataFrame, rows: pl.Series, recipe: Recipe) -> Iterator[pl.DataFrame]:
-    """The split's rows rendered a row group at a time; one empty frame when it has none."""
-    yield render(kept.gather(rows.head(ROW_GROUP)), recipe.render)
-    for start in range(ROW_GROUP, len(rows), ROW_GROUP):
-        yield render(kept.gather(rows.slice(start, ROW_GROUP)), recipe.render)
+def _rendered(kept: pl.DataFrame, rows: pl.Series, recipe: Recipe) -> Callable[[int, int], pl.DataFrame]:
+    """The split's rows `offset` to `offset + length`, rendered (one shard at a time)."""
+    return lambda offset, length: render(kept.gather(rows.slice(offset, length)), recipe.render)
 
 
 def _has_ratings(source: LoadedSource) -> bool:
@@ -103,12 +100,10 @@ def _fill(
     names = []
     for name, indices in rows.items():
         if len(indices) or name == "train":
-            write_parquet_parts(_rendered_parts(kept, indices, recipe), folder / split_path(name))
-            names.append(split_path(name))
+            names += write_shards(folder, split_prefix(name), len(indices), _rendered(kept, indices, recipe))
     dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
-    parts = (dropped_rows.slice(start, ROW_GROUP) for start in range(0, max(dropped_rows.height, 1), ROW_GROUP))
-    write_parquet_parts(parts, folder / DROPPED_PATH)
+    names += write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice)
     (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
     # The card is not hashed: `curate push` renders it again with the repo id in it.
-    report["files"] = file_records(folder, [*names, DROPPED_PATH])
+    report["files"] = file_records(folder, names)
     write_json(report, folder / "report.json")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from curate.output import DROPPED_PATH, split_path
+from curate.output import DROPPED_PREFIX, shards_of, split_prefix
 from curate.steps.reasons import REASONS
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
@@ -46,8 +46,8 @@ def card_data(report: dict[str, Any], folder: Path):
 
 
 def configs(report: dict[str, Any]) -> list[dict]:
-    files = [{"split": s, "path": split_path(s).replace("00000-of-00001.parquet", "*")} for s in written_splits(report)]
-    dropped = [{"split": "dropped", "path": DROPPED_PATH.replace("00000-of-00001.parquet", "*")}]
+    files = [{"split": s, "path": f"{split_prefix(s)}-*"} for s in written_splits(report)]
+    dropped = [{"split": "dropped", "path": f"{DROPPED_PREFIX}-*"}]
     default = {"config_name": "default", "default": True, "data_files": files}
     # `datasets` cannot load a config whose only file has no rows, so a build that dropped nothing lists none.
     return [default, {"config_name": "dropped", "data_files": dropped}] if report["rows_dropped"] else [default]
@@ -60,26 +60,28 @@ def written_splits(report: dict[str, Any]) -> list[str]:
 
 def dataset_info(report: dict[str, Any], folder: Path) -> list[dict]:
     """Features, split sizes and byte counts per config, as `push_to_hub` records them."""
-    default = _info("default", {s: folder / split_path(s) for s in written_splits(report)})
-    return [default, _info("dropped", {"dropped": folder / DROPPED_PATH})] if report["rows_dropped"] else [default]
+    default = _info("default", {s: shards_of(folder, split_prefix(s)) for s in written_splits(report)})
+    dropped = _info("dropped", {"dropped": shards_of(folder, DROPPED_PREFIX)})
+    return [default, dropped] if report["rows_dropped"] else [default]
 
 
-def _info(config: str, files: dict[str, Path]) -> dict:
+def _info(config: str, files: dict[str, list[Path]]) -> dict:
     """What `DatasetInfo._to_yaml_dict` writes, read from parquet footers (no `datasets` import: it costs
     as much time as the whole curation of 100k rows)."""
     import pyarrow.parquet as pq
 
-    footers = {split: pq.ParquetFile(path).metadata for split, path in files.items()}
+    footers = {split: [pq.ParquetFile(path).metadata for path in paths] for split, paths in files.items()}
+    rows = {split: sum(meta.num_rows for meta in metas) for split, metas in footers.items()}
     sizes = {
-        split: sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
-        for split, meta in footers.items()
+        split: sum(meta.row_group(i).total_byte_size for meta in metas for i in range(meta.num_row_groups))
+        for split, metas in footers.items()
     }
-    schema = pq.read_schema(next(iter(files.values())))
+    schema = pq.read_schema(next(iter(files.values()))[0])
     return {
         "config_name": config,
         "features": [_feature(field) for field in schema],
-        "splits": [{"name": s, "num_bytes": sizes[s], "num_examples": footers[s].num_rows} for s in files],
-        "download_size": sum(path.stat().st_size for path in files.values()),
+        "splits": [{"name": s, "num_bytes": sizes[s], "num_examples": rows[s]} for s in files],
+        "download_size": sum(path.stat().st_size for paths in files.values() for path in paths),
         "dataset_size": sum(sizes.values()),
     }
 
@@ -88,12 +90,13 @@ def _feature(field) -> dict:
     import pyarrow as pa
 
     kind = field.type
-    if pa.types.is_list(kind) and pa.types.is_struct(kind.value_type):
-        return {
-            "name": field.name,
-            "list": [_feature(kind.value_type.field(i)) for i in range(kind.value_type.num_fields)],
-        }
-    dtypes = {pa.string(): "string", pa.float64(): "float64", pa.int64(): "int64", pa.bool_(): "bool"}
+    lists = {"list": pa.types.is_list(kind), "large_list": pa.types.is_large_list(kind)}
+    for name, is_list in lists.items():
+        if is_list and pa.types.is_struct(kind.value_type):
+            struct = kind.value_type
+            return {"name": field.name, name: [_feature(struct.field(i)) for i in range(struct.num_fields)]}
+    dtypes = {pa.string(): "string", pa.large_string(): "large_string", pa.float64(): "float64"}
+    dtypes |= {pa.int64(): "int64", pa.bool_(): "bool"}
     if kind not in dtypes:
         raise TypeError(f"no dataset card feature for column {field.name} of type {kind}")
     return {"name": field.name, "dtype": dtypes[kind]}

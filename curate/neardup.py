@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from curate.normalize import mix
 from curate.words import windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
@@ -128,14 +129,6 @@ def _frequent(values: np.ndarray, limit: float) -> np.ndarray:
     return suspects[found > limit]
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit affects every output bit."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
 def minhash(shingles: Shingles, count: int) -> np.ndarray:
     """Per prompt BANDS * ROWS MinHash values, the top 16 bits of each (b-bit MinHash: two different minima
     agree by chance once in 65,536, which the exact check absorbs; half the memory of 32 bits). Prompts are
@@ -160,7 +153,7 @@ def minhash(shingles: Shingles, count: int) -> np.ndarray:
 def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed odd multipliers and offsets from a splitmix64 sequence (never numpy's RNG, whose streams may change)."""
     with np.errstate(over="ignore"):
-        sequence = _mix(np.arange(1, 2 * count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        sequence = mix(np.arange(1, 2 * count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     return sequence[:count] | np.uint64(1), sequence[count:]
 
 
@@ -171,7 +164,7 @@ def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarr
     from curate import _minhash
 
     present = np.unique(shingles.prompt).astype(np.int32)
-    turn = _mix(system[present].astype(np.uint64) + np.uint64(1))
+    turn = mix(system[present].astype(np.uint64) + np.uint64(1))
     halves = [(0, BANDS // 2), (BANDS // 2, BANDS - BANDS // 2)]
     found = _in_threads(
         lambda bands: _minhash.band_pairs(signatures, BANDS * ROWS, present, turn, *bands, ROWS, BUCKET_CAP), halves

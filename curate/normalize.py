@@ -127,6 +127,21 @@ def _normal_hashes(texts: pl.Series) -> np.ndarray:
     return hashed
 
 
+def key_hashes(keys: pl.Series) -> np.ndarray:
+    """A stable 64-bit hash of each normalised key (null and "" alike): the same in any process and version."""
+    from curate.words import space_hashes
+
+    return space_hashes(keys, _stable_bitmap())[0]
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: every input bit affects every output bit."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
 def response_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add `chosen_key` and `rejected_key`, the normalised responses (for the few rows that need them)."""
     return _with_normal(frame, RESPONSE_KEYS)

@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -19,56 +19,43 @@ DROPPED_COLUMNS = [
 ]  # fmt: skip
 
 
-def split_path(split: str) -> str:
-    return f"data/{split}-00000-of-00001.parquet"
-
-
-DROPPED_PATH = "dropped/dropped-00000-of-00001.parquet"
-
-
+SHARD_ROWS = 100_000  # rows per parquet file: one file up to this, then shards in the Hub's naming
 ROW_GROUP = 50_000
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
-    """Plain Arrow types (string, list) as `push_to_hub` writes them; fixed settings so bytes repeat."""
-    write_parquet_parts([frame], path)
+def shard_path(prefix: str, index: int, count: int) -> str:
+    """`data/train` -> `data/train-00000-of-00001.parquet`, the names `push_to_hub` writes."""
+    return f"{prefix}-{index:05d}-of-{count:05d}.parquet"
 
 
-def write_parquet_parts(parts: Iterable[pl.DataFrame], path: Path) -> None:
-    """One parquet file from frames made one at a time (at least one, maybe empty), so that a large split
-    never has to exist whole in memory, nor its Arrow copy."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = None
-    try:
-        for frame in parts:
-            table = frame.to_arrow()
-            table = table.cast(pa.schema([_plain_field(f) for f in table.schema]))
-            writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
-            writer.write_table(table, row_group_size=ROW_GROUP)
-    finally:
-        if writer is not None:
-            writer.close()
+def split_prefix(split: str) -> str:
+    return f"data/{split}"
 
 
-def _plain_field(field):
-    import pyarrow as pa
-
-    return pa.field(field.name, _plain_type(field.type), field.nullable)
+DROPPED_PREFIX = "dropped/dropped"
 
 
-def _plain_type(kind):
-    import pyarrow as pa
+def shards_of(folder: Path, prefix: str) -> list[Path]:
+    """The files written under `prefix`, in order."""
+    return sorted((folder / prefix).parent.glob(f"{Path(prefix).name}-*-of-*.parquet"))
 
-    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        return pa.string()
-    if pa.types.is_large_list(kind) or pa.types.is_list(kind):
-        return pa.list_(_plain_type(kind.value_type))
-    if pa.types.is_struct(kind):
-        return pa.struct([_plain_field(kind.field(i)) for i in range(kind.num_fields)])
-    return kind
+
+def write_shards(folder: Path, prefix: str, rows: int, part: Callable[[int, int], pl.DataFrame]) -> list[str]:
+    """Write `rows` rows as parquet shards of at most SHARD_ROWS rows (one file, maybe empty, when there
+    are none), each made by `part(offset, length)` only when it is written, so a large split never exists
+    whole in memory. polars writes each shard straight from its own buffers, with fixed settings (zstd,
+    row groups of ROW_GROUP rows), so the same rows give the same bytes. Returns the paths written."""
+    count = max(1, -(-rows // SHARD_ROWS))
+    names = []
+    for index in range(count):
+        name = shard_path(prefix, index, count)
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        start = index * SHARD_ROWS
+        part(start, min(SHARD_ROWS, rows - start)).write_parquet(
+            folder / name, compression="zstd", row_group_size=ROW_GROUP
+        )
+        names.append(name)
+    return names
 
 
 def sha256_file(path: Path) -> str:

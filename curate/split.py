@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-
+import numpy as np
 import polars as pl
+
+from curate.normalize import key_hashes, mix
 
 GROUP_KEY = ["system_key", "prompt_key"]
 
@@ -19,8 +20,8 @@ def assign_splits(kept: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
     """
     group = "cluster" if "cluster" in kept.columns else GROUP_KEY
     groups = kept.group_by(group, maintain_order=True).agg(pl.col(GROUP_KEY).first(), pl.len())
-    hashes = [_group_hash(seed, system, prompt) for system, prompt in groups.select(GROUP_KEY).iter_rows()]
-    ordered = groups.with_columns(pl.Series("hash", hashes, pl.String)).sort("hash")
+    hashes = pl.Series("hash", _group_hashes(groups, seed), pl.UInt64)
+    ordered = groups.with_row_index("first_seen").with_columns(hashes).sort("hash", "first_seen")
     target = round(test_size * kept.height)
     ordered = ordered.with_columns(
         split=pl.when(pl.col("len").cum_sum() <= target).then(pl.lit("test")).otherwise(pl.lit("train"))
@@ -29,6 +30,10 @@ def assign_splits(kept: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
     return assigned["split"]
 
 
-def _group_hash(seed: int, system: str | None, prompt: str | None) -> str:
-    key = f"{seed}\x1f{system or ''}\x1f{prompt or ''}".encode()
-    return hashlib.blake2b(key, digest_size=16).hexdigest()
+def _group_hashes(groups: pl.DataFrame, seed: int) -> np.ndarray:
+    """A seeded 64-bit hash of each group's (system, prompt) keys: fixed arithmetic over `key_hashes`, so
+    the split is the same in any process. Groups with equal hashes keep the order they were first seen in."""
+    system, prompt = key_hashes(groups["system_key"]), key_hashes(groups["prompt_key"])
+    start = mix(np.full(1, seed, np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1))
+    with np.errstate(over="ignore"):
+        return mix(mix(start ^ system) * np.uint64(0x9E3779B97F4A7C15) + prompt)
