@@ -1,9 +1,11 @@
 /* curate._minhash: the loops behind near-duplicate search (curate/neardup.py) over numpy arrays.
 
-   signatures()  b-bit MinHash: per prompt and permutation i, min over its shingles s of (s * a_i + b_i) >> 48
-                 (mod 2^64 arithmetic, the top 16 bits), written into a uint16 array (prompts x permutations).
+   signatures()  b-bit MinHash: per prompt and permutation i, min over its shingles s of (a_i * x + b_i) >> 16
+                 in 32-bit arithmetic (multiply-shift hashing of x = the two halves of s xored: the top 16
+                 bits), written into a uint16 array (prompts x permutations).
    band_pairs()  the pairs of prompts whose signatures agree on all values of a band, for a run of bands:
-                 prompts are sorted by (band values, system turn) with a stable radix sort, and each bucket
+                 prompts are sorted by a 32-bit key of (band values, system turn) with a stable radix sort,
+                 and each bucket
                  of equal keys gives all its pairs (or, above `cap` prompts, each prompt with the next).
                  Pairs come back as sorted, distinct codes a << 32 | b with a < b.
    merge()       the sorted union of two sorted arrays of distinct codes.
@@ -18,30 +20,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Compiled twice on x86-64 (AVX2 and plain), the loader picking what the CPU has: with AVX2 the 80
+   permutations of a shingle are 10 vector multiplies. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+VECTOR_CLONES static void signature_rows(const int32_t *owner, const uint64_t *shingle, Py_ssize_t n, const uint32_t *a,
+                                         const uint32_t *b, uint16_t *sig, Py_ssize_t width) {
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t x = (uint32_t)(shingle[i] ^ (shingle[i] >> 32));
+        uint16_t *row = sig + (size_t)owner[i] * width;
+        for (Py_ssize_t k = 0; k < width; k++) {
+            uint16_t v = (uint16_t)((a[k] * x + b[k]) >> 16);
+            row[k] = v < row[k] ? v : row[k];
+        }
+    }
+}
+
+/* signatures(prompt int32, shingle uint64, multipliers uint32, offsets uint32, out uint16 writable, width) */
 static PyObject *signatures(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer prompt, shingle, mult, add, out;
     Py_ssize_t width;
     if (!PyArg_ParseTuple(args, "y*y*y*y*w*n", &prompt, &shingle, &mult, &add, &out, &width)) return NULL;
     Py_ssize_t n = shingle.len / 8, rows = width > 0 ? out.len / (2 * width) : 0;
-    int ok = width > 0 && width <= 1024 && prompt.len / 4 == n && mult.len / 8 == width && add.len / 8 == width;
+    int ok = width > 0 && width <= 1024 && prompt.len / 4 == n && mult.len / 4 == width && add.len / 4 == width;
     const int32_t *owner = prompt.buf;
     for (Py_ssize_t i = 0; ok && i < n; i++) ok = owner[i] >= 0 && owner[i] < rows;
     if (!ok) {
         PyErr_SetString(PyExc_ValueError, "signatures: arrays of mismatched sizes, or a prompt index out of range");
-        goto done;
+    } else {
+        Py_BEGIN_ALLOW_THREADS;
+        signature_rows(owner, shingle.buf, n, mult.buf, add.buf, out.buf, width);
+        Py_END_ALLOW_THREADS;
     }
-    const uint64_t *s = shingle.buf, *a = mult.buf, *b = add.buf;
-    uint16_t *sig = out.buf;
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        uint16_t *row = sig + (size_t)owner[i] * width;
-        for (Py_ssize_t k = 0; k < width; k++) {
-            uint16_t v = (uint16_t)((s[i] * a[k] + b[k]) >> 48);
-            if (v < row[k]) row[k] = v;
-        }
-    }
-    Py_END_ALLOW_THREADS;
-done:
     PyBuffer_Release(&prompt);
     PyBuffer_Release(&shingle);
     PyBuffer_Release(&mult);
@@ -51,32 +65,39 @@ done:
     Py_RETURN_NONE;
 }
 
-/* Stable LSD radix sort of (key, value) by key, 16 bits a pass; `tmp_*` are scratch of the same size.
-   Returns -1 when out of memory. */
-static int radix_sort(uint64_t *key, uint32_t *value, uint64_t *tmp_key, uint32_t *tmp_value, size_t n, int passes) {
-    static const size_t RADIX = 1 << 16;
-    size_t *count = malloc(RADIX * sizeof *count);
-    if (!count) return -1;
-    for (int pass = 0; pass < passes; pass++) {
-        int shift = 16 * pass;
-        memset(count, 0, RADIX * sizeof *count);
-        for (size_t i = 0; i < n; i++) count[(key[i] >> shift) & 0xFFFF]++;
+/* Stable LSD radix sort of (key, value) by the low `bits` bits of key (the others must be zero), 11 bits
+   a pass so the counts stay in L1; `tmp_*` are scratch of the same size, `value` may be NULL. Returns -1
+   when out of memory. */
+#define DIGIT 11
+static int radix_sort(uint64_t *key, uint32_t *value, uint64_t *tmp_key, uint32_t *tmp_value, size_t n, int bits) {
+    size_t count[1 << DIGIT];
+    for (int shift = 0; shift < bits; shift += DIGIT) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++) count[(key[i] >> shift) & ((1 << DIGIT) - 1)]++;
         size_t total = 0;
-        for (size_t d = 0; d < RADIX; d++) {
+        for (size_t d = 0; d < (1 << DIGIT); d++) {
             size_t c = count[d];
             count[d] = total;
             total += c;
         }
         for (size_t i = 0; i < n; i++) {
-            size_t at = count[(key[i] >> shift) & 0xFFFF]++;
+            size_t at = count[(key[i] >> shift) & ((1 << DIGIT) - 1)]++;
             tmp_key[at] = key[i];
             if (value) tmp_value[at] = value[i];
         }
         memcpy(key, tmp_key, n * sizeof *key);
         if (value) memcpy(value, tmp_value, n * sizeof *value);
     }
-    free(count);
     return 0;
+}
+
+static int bit_length(uint64_t x) {
+    int bits = 0;
+    while (x) {
+        bits++;
+        x >>= 1;
+    }
+    return bits;
 }
 
 static size_t sorted_unique(uint64_t *codes, size_t n) {
@@ -147,18 +168,19 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
     Codes band = {0};
     int failed = !key || !tmp_key || !value || !tmp_value;
     Py_BEGIN_ALLOW_THREADS;
+    /* Pairs are sorted as compact codes a << id_bits | b, and widened to a << 32 | b at the end. */
+    int id_bits = bit_length((uint64_t)(prompts > 1 ? prompts - 1 : 1));
     for (Py_ssize_t b = band_first; b < band_first + band_count && !failed; b++) {
         for (size_t i = 0; i < n; i++) {
             const uint16_t *v = s + (size_t)ids[i] * width + b * rows;
             uint64_t packed = 0;
             for (Py_ssize_t r = 0; r < rows; r++) packed = (packed << 16) | v[r];
-            key[i] = packed ^ sys[i]; /* prompts of different system turns may share a key: callers drop those */
+            /* 32 bits of (band values, system turn): a rare collision only adds a candidate, which the
+               estimate and the exact check then drop; so do prompts of two system turns, see callers */
+            key[i] = ((packed ^ sys[i]) * 0x9E3779B97F4A7C15ULL) >> 32;
             value[i] = (uint32_t)ids[i];
         }
-        if (radix_sort(key, value, tmp_key, tmp_value, n, 4) < 0) {
-            failed = 1;
-            break;
-        }
+        radix_sort(key, value, tmp_key, tmp_value, n, 32);
         band.len = 0;
         for (size_t start = 0; start < n && !failed;) {
             size_t end = start + 1;
@@ -167,7 +189,7 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
             for (size_t x = start; x < end && !failed; x++) {
                 size_t last = size > (size_t)cap ? (x + 2 < end ? x + 2 : end) : end;
                 for (size_t y = x + 1; y < last && !failed; y++)
-                    if (codes_push(&band, ((uint64_t)value[x] << 32) | value[y])) failed = 1;
+                    if (codes_push(&band, ((uint64_t)value[x] << id_bits) | value[y])) failed = 1;
             }
             start = end;
         }
@@ -177,12 +199,8 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
             failed = 1;
             break;
         }
-        int sorted = radix_sort(band.data, NULL, band_tmp, NULL, band.len, 4);
+        radix_sort(band.data, NULL, band_tmp, NULL, band.len, 2 * id_bits);
         free(band_tmp);
-        if (sorted < 0) {
-            failed = 1;
-            break;
-        }
         size_t nband = sorted_unique(band.data, band.len);
         uint64_t *merged = malloc((nall + nband) * sizeof *merged + 8);
         if (!merged) {
@@ -193,6 +211,8 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
         free(all);
         all = merged;
     }
+    uint64_t low = (1ULL << id_bits) - 1;
+    for (size_t i = 0; i < nall && !failed; i++) all[i] = ((all[i] >> id_bits) << 32) | (all[i] & low);
     Py_END_ALLOW_THREADS;
     free(key);
     free(tmp_key);

@@ -2,7 +2,8 @@
 
 The rule is exact: two prompts (with the same system turn) are near-duplicates when the Jaccard similarity
 of their sets of `shingle_words`-word shingles of match words (`curate/words.py`) is at least the threshold.
-Boilerplate shingles, found in more than 1% of the prompts (and in more than 50), do not count: distilabel's
+Boilerplate shingles, found in more than 1% of the prompts (and in more than 50) among those found in more
+than 0.5% of a fixed sample of 20,000 prompts (`prompt_shingles`), do not count: distilabel's
 math prompts all end in "Take a deep breath, think step by step, and give an accurate response", which
 would otherwise make every two short questions look a third alike, and put most prompts in one LSH bucket.
 
@@ -34,8 +35,7 @@ BANDS, ROWS = 20, 4
 # 80 places are dropped: 5 standard deviations below a pair right at the threshold.
 ESTIMATE_MARGIN = 0.25
 COMMON_SHARE, COMMON_MIN_PROMPTS = 0.01, 50  # boilerplate shingles, see above
-SAMPLE_PROMPTS = 20_000  # boilerplate is suspected from about this many prompts, then counted exactly
-BUCKET_BITS = 22  # shingle hashes are counted in 4M buckets first, see _frequent
+SAMPLE_PROMPTS = 20_000  # boilerplate is suspected in about this many prompts, then counted in all
 BUCKET_CAP = 64  # larger LSH buckets only link neighbours (by prompt order) instead of every pair
 
 
@@ -92,18 +92,16 @@ def _distinct_prompts(firsts: pl.DataFrame) -> pl.DataFrame:
 def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
     """Each prompt's distinct shingles: runs of `shingle_words` match words (the whole prompt when shorter),
     boilerplate left out. A prompt without a single ASCII word or digit has none (it can only be an exact
-    duplicate)."""
+    duplicate).
+
+    Boilerplate is most of all shingles (one closing sentence in every prompt), so it is never returned:
+    the shingles found in more than half the boilerplate share of a fixed sample of the prompts are held
+    back and counted over all prompts, and those found in more than the boilerplate share are left out."""
     texts, limit = prompts["prompt_key"], max(COMMON_SHARE * prompts.height, COMMON_MIN_PROMPTS)
-    # Boilerplate is most of all shingles (the same closing sentence in every prompt), so it is not
-    # returned at all: shingles common in a sample of the prompts are only counted, then checked.
     suspects = _sample_boilerplate(texts, shingle_words)
     index, shingle, counts = windows(texts, shingle_words, 1, held=suspects)
     if (counts <= limit).any():  # a suspect that is not boilerplate after all: its shingles are needed
-        index, shingle, counts = windows(texts, shingle_words, 1, held=suspects[counts > limit])
-    missed = _frequent(shingle, limit)  # boilerplate the sample did not suspect
-    if len(missed):
-        keep = ~np.isin(shingle, missed)
-        index, shingle = index[keep], shingle[keep]
+        index, shingle, _ = windows(texts, shingle_words, 1, held=suspects[counts > limit])
     return Shingles(index, shingle)
 
 
@@ -114,19 +112,6 @@ def _sample_boilerplate(texts: pl.Series, shingle_words: int) -> np.ndarray:
     _, shingle, _ = windows(sample, shingle_words, 1)
     values, found = np.unique(shingle, return_counts=True)
     return values[found > max(COMMON_SHARE / 2 * len(sample), 1)]
-
-
-def _frequent(values: np.ndarray, limit: float) -> np.ndarray:
-    """The values found more than `limit` times. Counted per bucket first (values are hashes): only the
-    values of a bucket over the limit can be, and those few are counted exactly."""
-    if len(values) == 0:
-        return values
-    bucket = (values >> np.uint64(64 - BUCKET_BITS)).astype(np.int64)
-    heavy = np.flatnonzero(np.bincount(bucket, minlength=1 << BUCKET_BITS) > limit)
-    if len(heavy) == 0:
-        return values[:0]
-    suspects, found = np.unique(values[np.isin(bucket, heavy)], return_counts=True)
-    return suspects[found > limit]
 
 
 def minhash(shingles: Shingles, count: int) -> np.ndarray:
@@ -151,10 +136,12 @@ def minhash(shingles: Shingles, count: int) -> np.ndarray:
 
 
 def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fixed odd multipliers and offsets from a splitmix64 sequence (never numpy's RNG, whose streams may change)."""
+    """Fixed odd 32-bit multipliers and offsets from a splitmix64 sequence (never numpy's RNG, whose streams
+    may change)."""
     with np.errstate(over="ignore"):
         sequence = mix(np.arange(1, 2 * count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    return sequence[:count] | np.uint64(1), sequence[count:]
+    sequence = (sequence >> np.uint64(32)).astype(np.uint32)
+    return sequence[:count] | np.uint32(1), sequence[count:]
 
 
 def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarray) -> np.ndarray:
@@ -163,7 +150,8 @@ def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarr
     Buckets of more than BUCKET_CAP prompts only link neighbours (in prompt order). Half the bands per thread."""
     from curate import _minhash
 
-    present = np.unique(shingles.prompt).astype(np.int32)
+    grouped = shingles.prompt  # ascending: a prompt's shingles are together
+    present = grouped[np.r_[True, grouped[1:] != grouped[:-1]]] if len(grouped) else grouped
     turn = mix(system[present].astype(np.uint64) + np.uint64(1))
     halves = [(0, BANDS // 2), (BANDS // 2, BANDS - BANDS // 2)]
     found = _in_threads(
@@ -183,8 +171,9 @@ def _estimates(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """The share of MinHash values each pair agrees on: an estimate of its Jaccard similarity."""
     from curate import _minhash
 
-    agree = np.frombuffer(_minhash.agreement(signatures, signatures.shape[1], pairs), np.uint8)
-    return agree / signatures.shape[1]
+    halves = np.array_split(pairs, 2)  # one per thread
+    parts = _in_threads(lambda half: _minhash.agreement(signatures, signatures.shape[1], half), halves)
+    return np.concatenate([np.frombuffer(part, np.uint8) for part in parts]) / signatures.shape[1]
 
 
 def confirm(pairs: np.ndarray, shingles: Shingles, count: int, threshold: float) -> np.ndarray:
