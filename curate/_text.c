@@ -25,11 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FNV_OFFSET 0xCBF29CE484222325ULL
-#define FNV_PRIME 0x100000001B3ULL
 #define WINDOW_PRIME 0x9E3779B97F4A7C15ULL
 #define LENGTH_MIX 0xD6E8FEB86659FD93ULL
 #define MAX_WINDOW 64
+#define FNV_OFFSET 0xCBF29CE484222325ULL
+#define FNV_PRIME 0x100000001B3ULL
 
 static inline uint64_t mix(uint64_t x) {
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -717,6 +717,90 @@ static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
     return Py_BuildValue("NN", hashes, flags);
 }
 
+/* ---- collapse_spaces(): each text with its whitespace runs made one space, ends stripped ------------ */
+
+/* collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, flags):
+   the texts as an Arrow large_string array's buffers (count + 1 offsets from 0), and per text a flag for a
+   character NFC might change (see space_hashes): the caller normalises those texts itself. */
+static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *views, *validity, *data;
+    Py_ssize_t first, count;
+    Py_buffer stable;
+    if (!PyArg_ParseTuple(args, "OOOnny*", &views, &validity, &data, &first, &count, &stable)) return NULL;
+    if (stable.len * 8 < STABLE_BELOW) {
+        PyBuffer_Release(&stable);
+        PyErr_Format(PyExc_ValueError, "the stable bitmap must cover %d code points", STABLE_BELOW);
+        return NULL;
+    }
+    Texts t;
+    if (texts_open(views, validity, data, first, count, &t) < 0) {
+        PyBuffer_Release(&stable);
+        return NULL;
+    }
+    size_t total = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t len;
+        text_at(&t, i, &len);
+        total += (size_t)len;
+    }
+    int64_t *offsets = malloc((size_t)(count + 1) * sizeof *offsets);
+    unsigned char *out = malloc(total + 1);
+    PyObject *flags = PyBytes_FromStringAndSize(NULL, count);
+    if (!offsets || !out || !flags) {
+        free(offsets);
+        free(out);
+        Py_XDECREF(flags);
+        texts_close(&t);
+        PyBuffer_Release(&stable);
+        return PyErr_NoMemory();
+    }
+    unsigned char *unstable = (unsigned char *)PyBytes_AS_STRING(flags);
+    const unsigned char *bitmap = stable.buf;
+    size_t at = 0;
+    Py_BEGIN_ALLOW_THREADS;
+    offsets[0] = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Py_ssize_t len;
+        const unsigned char *p = text_at(&t, i, &len);
+        int pending_space = 0, started = 0, flag = 0;
+        for (Py_ssize_t j = 0; j < len;) {
+            unsigned char c = p[j];
+            int size = 1, space = SPACE[c];
+            if (c >= 0x80) {
+                uint32_t code = decode(p + j, len - j, &size);
+                space = unicode_space(code);
+                if (!space && (code >= STABLE_BELOW || !((bitmap[code >> 3] >> (code & 7)) & 1))) flag = 1;
+            }
+            if (space) {
+                pending_space = started;
+            } else {
+                if (pending_space) out[at++] = ' ';
+                pending_space = 0;
+                started = 1;
+                memcpy(out + at, p + j, (size_t)size);
+                at += (size_t)size;
+            }
+            j += size;
+        }
+        offsets[i + 1] = (int64_t)at;
+        unstable[i] = (unsigned char)flag;
+    }
+    Py_END_ALLOW_THREADS;
+    texts_close(&t);
+    PyBuffer_Release(&stable);
+    PyObject *offsets_bytes = PyBytes_FromStringAndSize((const char *)offsets, (count + 1) * 8);
+    PyObject *data_bytes = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)at);
+    free(offsets);
+    free(out);
+    if (!offsets_bytes || !data_bytes) {
+        Py_XDECREF(offsets_bytes);
+        Py_XDECREF(data_bytes);
+        Py_DECREF(flags);
+        return NULL;
+    }
+    return Py_BuildValue("NNN", offsets_bytes, data_bytes, flags);
+}
+
 /* ---- module -------------------------------------------------------------------------------------- */
 
 static PyMethodDef METHODS[] = {
@@ -728,6 +812,9 @@ static PyMethodDef METHODS[] = {
      "find(views, validity, data, first, count, keys, lengths) -> (text int32 bytes, key uint64 bytes)"},
     {"space_hashes", py_space_hashes, METH_VARARGS,
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
+    {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
+     "collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, "
+     "NFC-unstable flag bytes)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -98,7 +98,7 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     of both normalised responses. Responses are long, so they are hashed in place by `curate/_text.c`
     rather than copied normalised; the hash only proposes: equal responses and duplicate pairs are
     confirmed on the normalised texts themselves (`response_keys`)."""
-    keyed = _with_normal(frame, KEY_COLUMNS)
+    keyed = frame.with_columns(_normal(frame[text]).alias(key) for text, key in KEY_COLUMNS.items())
     chosen, rejected = (_normal_hashes(frame[column]) for column in RESPONSE_KEYS)
     with np.errstate(over="ignore"):
         both = chosen * np.uint64(0x9E3779B97F4A7C15) + rejected
@@ -112,6 +112,18 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
         pl.when(missing.to_series()).then(None).otherwise(pl.col("responses_equal")).alias("responses_equal")
     )
     return keyed.hstack(summary)
+
+
+def _normal(texts: pl.Series) -> pl.Series:
+    """`normalize_series`, with the whitespace collapsed in place by C; only the texts NFC might change
+    go through Python."""
+    from curate.words import collapse_spaces
+
+    collapsed, unstable = collapse_spaces(texts, _stable_bitmap())
+    others = np.flatnonzero(unstable)
+    if len(others) == 0:
+        return collapsed
+    return collapsed.scatter(others, normalize_series(texts.gather(others)))
 
 
 def _normal_hashes(texts: pl.Series) -> np.ndarray:
