@@ -75,24 +75,32 @@ def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int
     counted = per_item.agg(pl.len().alias("found"), pl.col("needed").first())
     likely = counted.filter(pl.col("found") >= pl.col("needed"))
     rows = frame["row"].gather(likely["index"])
-    texts = frame[text].gather(likely["index"]).to_list()
-    wanted = likely.select("benchmark_order", "item", "needed").rows()
-    exact = [
-        _holds(match_words(t), items.words[b, i], ngram, needed)
-        for t, (b, i, needed) in zip(texts, wanted, strict=True)
-    ]
-    found = likely.with_columns(row=rows).filter(pl.Series(exact, dtype=pl.Boolean))
+    exact = _exact(frame[text], likely, items, ngram)
+    found = likely.with_columns(row=rows).filter(exact)
     return found.select("row", "benchmark", "benchmark_order", "item", text=pl.lit(text), text_order=order).cast(
         FOUND_SCHEMA
     )
 
 
-def _holds(words: list[str], item: list[str], ngram: int, needed: int) -> bool:
-    """The exact rule on words: the text holds at least `needed` of the item's distinct runs."""
-    size = min(ngram, len(item))
-    runs = {tuple(item[i : i + size]) for i in range(len(item) - size + 1)}
-    present = {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
-    return len(runs & present) >= needed
+def _exact(texts: pl.Series, likely: pl.DataFrame, items: Items, ngram: int) -> pl.Series:
+    """Per (index, item) the search flagged: does the text really hold `needed` of the item's runs? Each
+    flagged text is split into words once, and its runs of each needed length are made once."""
+    words: dict[int, list[str]] = {}
+    runs: dict[tuple[int, int], set[tuple[str, ...]]] = {}
+    exact = []
+    for index, order, item, needed in likely.select("index", "benchmark_order", "item", "needed").iter_rows():
+        if index not in words:
+            words[index] = match_words(texts[index])
+        item_words = items.words[order, item]
+        size = min(ngram, len(item_words))
+        if (index, size) not in runs:
+            runs[index, size] = _runs(words[index], size)
+        exact.append(len(_runs(item_words, size) & runs[index, size]) >= needed)
+    return pl.Series(exact, dtype=pl.Boolean)
+
+
+def _runs(words: list[str], size: int) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
 def contamination_report(benchmarks: list[Benchmark], dropped: pl.DataFrame) -> list[dict]:
