@@ -10,7 +10,7 @@
                  backslash is a LaTeX command: spacing and sizing commands (\left, \quad, \big, ...)
                  are no word at all, and \dfrac, \tfrac, \dbinom, \tbinom count as \frac and \binom.
    word hash     the lowercased bytes 8 at a time (little-endian, the last chunk zero-padded): h = mix(h ^ chunk)
-                 from h = 0, then mix(h + length), with mix splitmix64's finaliser.
+                 from h = length * G2, with mix splitmix64's finaliser.
    window key    for words w1..wL: h = (...(w1 * P + w2) * P + ...) + wL, key = h + L * G (mod 2^64);
                  computed with a rolling window, so every window costs O(1).
    space hash    FNV-1a 64 of the text with every run of whitespace (Unicode White_Space) made one space
@@ -177,9 +177,9 @@ static const char *LATEX_SPACING[] = {"displaystyle", "textstyle", "qquad", "qua
 static uint64_t FRAC_HASH, BINOM_HASH;
 
 /* The word hash: the lowercased bytes taken 8 at a time (little-endian, the last chunk zero-padded),
-   h = mix(h ^ chunk) for each, then mix(h + length). */
+   h = mix(h ^ chunk) for each from h = length * G2: one mix for most words. */
 static uint64_t word_hash(const unsigned char *lowered, size_t len) {
-    uint64_t h = 0, chunk = 0;
+    uint64_t h = (uint64_t)len * LENGTH_MIX, chunk = 0;
     for (size_t i = 0; i < len; i++) {
         chunk |= (uint64_t)lowered[i] << (8 * (i & 7));
         if ((i & 7) == 7) {
@@ -188,7 +188,7 @@ static uint64_t word_hash(const unsigned char *lowered, size_t len) {
         }
     }
     if (len & 7) h = mix(h ^ chunk);
-    return mix(h + len);
+    return h;
 }
 
 /* 1 if the word p[0..n) (any case) is `name` (lowercase). */
@@ -208,7 +208,6 @@ static int latex_word(const unsigned char *p, size_t n) {
     return 0;
 }
 
-/* Calls `emit(state, hash)` for each match word of the text, in order. */
 typedef void (*WordSink)(void *state, uint64_t word);
 
 /* Bytes p[0..m) (m <= 8, all ASCII letters or digits) as one lowercased little-endian chunk. `avail` is
@@ -227,29 +226,81 @@ static inline uint64_t word_chunk(const unsigned char *p, size_t m, size_t avail
     return chunk;
 }
 
-/* Always inlined, so that each caller's sink is inlined into the loop too. */
+#ifdef __SSE2__
+#include <emmintrin.h>
+
+/* Bit k set when byte k of the 16 at p is an ASCII letter or digit; bytes at or past `avail` count as not. */
+static inline unsigned alnum_mask(const unsigned char *p, Py_ssize_t avail) {
+    __m128i bytes;
+    if (avail >= 16) {
+        bytes = _mm_loadu_si128((const __m128i *)p);
+    } else {
+        unsigned char tail[16] = {0};
+        memcpy(tail, p, (size_t)(avail > 0 ? avail : 0));
+        bytes = _mm_loadu_si128((const __m128i *)tail);
+    }
+    /* unsigned x < k  <=>  min(x, k - 1) == x */
+    __m128i digit = _mm_sub_epi8(bytes, _mm_set1_epi8('0'));
+    __m128i letter = _mm_sub_epi8(_mm_or_si128(bytes, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
+    __m128i is_digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
+    __m128i is_letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(is_digit, is_letter));
+}
+
+#endif
+
+/* One match word p[start..end) of the text p[0..len): its hash, or none for a LaTeX spacing command. */
+static inline __attribute__((always_inline)) void word_at(const unsigned char *p, Py_ssize_t len, Py_ssize_t start,
+                                                          Py_ssize_t end, WordSink emit, void *state) {
+    size_t n = (size_t)(end - start);
+    if (start > 0 && p[start - 1] == '\\') {
+        int kind = latex_word(p + start, n);
+        if (kind == 1) return;
+        if (kind >= 2) {
+            emit(state, kind == 2 ? FRAC_HASH : BINOM_HASH);
+            return;
+        }
+    }
+    uint64_t h = (uint64_t)n * LENGTH_MIX;
+    for (size_t k = 0; k < n; k += 8)
+        h = mix(h ^ word_chunk(p + start + k, n - k < 8 ? n - k : 8, (size_t)(len - start) - k));
+    emit(state, h);
+}
+
+/* Calls `emit` for each match word of the text, in order. Always inlined, so that each caller's sink is
+   inlined into the loop too. With SSE2, 16 bytes are classified at once and words found from the bits
+   where the class changes. */
 static inline __attribute__((always_inline)) void each_word(const unsigned char *p, Py_ssize_t len, WordSink emit,
                                                             void *state) {
+#ifdef __SSE2__
+    Py_ssize_t start = -1; /* where the current word began; -1 between words */
+    unsigned previous = 0; /* 1 when the byte before this block is a letter or digit */
+    for (Py_ssize_t base = 0; base < len; base += 16) {
+        unsigned mask = alnum_mask(p + base, len - base);
+        unsigned changes = (mask ^ ((mask << 1) | previous)) & 0xFFFF;
+        previous = mask >> 15;
+        while (changes) {
+            Py_ssize_t at = base + __builtin_ctz(changes);
+            changes &= changes - 1;
+            if (start < 0) {
+                start = at;
+            } else {
+                word_at(p, len, start, at, emit, state);
+                start = -1;
+            }
+        }
+    }
+    if (start >= 0) word_at(p, len, start, len, emit, state);
+#else
     Py_ssize_t i = 0;
     while (i < len) {
         while (i < len && !LOWER[p[i]]) i++;
         if (i == len) break;
         Py_ssize_t start = i;
         while (i < len && LOWER[p[i]]) i++;
-        size_t n = (size_t)(i - start);
-        if (start > 0 && p[start - 1] == '\\') {
-            int kind = latex_word(p + start, n);
-            if (kind == 1) continue;
-            if (kind >= 2) {
-                emit(state, kind == 2 ? FRAC_HASH : BINOM_HASH);
-                continue;
-            }
-        }
-        uint64_t h = 0;
-        for (size_t k = 0; k < n; k += 8)
-            h = mix(h ^ word_chunk(p + start + k, n - k < 8 ? n - k : 8, (size_t)(len - start) - k));
-        emit(state, mix(h + n));
+        word_at(p, len, start, i, emit, state);
     }
+#endif
 }
 
 /* ---- words(): every word hash of every text (for tests and small inputs) ------------------------ */

@@ -21,6 +21,8 @@ DROPPED_COLUMNS = [
 
 SHARD_ROWS = 100_000  # rows per parquet file: one file up to this, then shards in the Hub's naming
 ROW_GROUP = 50_000
+# zstd's fastest level: at 1M rows 16% less write time than the default (3) for 5% larger files.
+ZSTD_LEVEL = 1
 
 
 def shard_path(prefix: str, index: int, count: int) -> str:
@@ -43,8 +45,8 @@ def shards_of(folder: Path, prefix: str) -> list[Path]:
 def write_shards(folder: Path, prefix: str, rows: int, part: Callable[[int, int], pl.DataFrame]) -> list[str]:
     """Write `rows` rows as parquet shards of at most SHARD_ROWS rows (one file, maybe empty, when there
     are none), each made by `part(offset, length)` only when it is written, so a large split never exists
-    whole in memory. polars writes each shard straight from its own buffers, with fixed settings (zstd,
-    row groups of ROW_GROUP rows), so the same rows give the same bytes. Returns the paths written."""
+    whole in memory. polars writes each shard straight from its own buffers, with fixed settings (zstd level
+    ZSTD_LEVEL, row groups of ROW_GROUP rows), so the same rows give the same bytes. Returns the paths written."""
     count = max(1, -(-rows // SHARD_ROWS))
     names = []
     for index in range(count):
@@ -52,7 +54,7 @@ def write_shards(folder: Path, prefix: str, rows: int, part: Callable[[int, int]
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         start = index * SHARD_ROWS
         part(start, min(SHARD_ROWS, rows - start)).write_parquet(
-            folder / name, compression="zstd", row_group_size=ROW_GROUP
+            folder / name, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP
         )
         names.append(name)
     return names

@@ -23,16 +23,19 @@ class Rule:
 
 
 def first_failing(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """Rows that fail any rule, each with the reason of the first rule it fails."""
+    """Rows that fail any rule, each with the reason of the first rule it fails. The details (formatted
+    strings) are made for the failing rows only."""
     if not rules:
         return pl.DataFrame(schema=DROPS_SCHEMA)
-    reason = pl.when(rules[0].fails).then(pl.lit(rules[0].reason))
-    detail = pl.when(rules[0].fails).then(_detail(rules[0]))
-    for rule in rules[1:]:
-        reason = reason.when(rule.fails).then(pl.lit(rule.reason))
-        detail = detail.when(rule.fails).then(_detail(rule))
-    marked = frame.select("row", reason.alias("reason"), detail.alias("detail"))
-    return marked.filter(pl.col("reason").is_not_null()).cast(DROPS_SCHEMA)
+    first = pl.when(rules[0].fails).then(0)
+    for index, rule in enumerate(rules[1:], start=1):
+        first = first.when(rule.fails).then(index)
+    failing = frame.with_columns(first_rule=first).filter(pl.col("first_rule").is_not_null())
+    reason = pl.col("first_rule").replace_strict(range(len(rules)), [rule.reason for rule in rules])
+    detail = pl.when(pl.col("first_rule") == 0).then(_detail(rules[0]))
+    for index, rule in enumerate(rules[1:], start=1):
+        detail = detail.when(pl.col("first_rule") == index).then(_detail(rule))
+    return failing.select("row", reason.alias("reason"), detail.alias("detail")).cast(DROPS_SCHEMA)
 
 
 def _detail(rule: Rule) -> pl.Expr:
