@@ -167,31 +167,3 @@ def _with_normal(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
 def normalize_text(text: str) -> str:
     """The same normalisation for one Python string (tests, docs)."""
     return normalize_series(pl.Series([text], dtype=pl.String))[0]
-
-
-# LaTeX commands that change only spacing or delimiter size, and the display/text variants of
-# fractions and binomials. Longer names first: replace_many takes the first pattern that matches at a place.
-_LATEX_NOISE = {
-    r"\displaystyle": " ", r"\textstyle": " ", r"\qquad": " ", r"\quad": " ", r"\left": " ", r"\right": " ",
-    r"\biggl": " ", r"\biggr": " ", r"\bigl": " ", r"\bigr": " ", r"\bigg": " ", r"\big": " ",
-    r"\dfrac": r"\frac", r"\tfrac": r"\frac", r"\dbinom": r"\binom", r"\tbinom": r"\binom",
-}  # fmt: skip
-
-
-def match_text(texts: pl.Expr) -> pl.Expr:
-    """Text as compared by near-dedup and decontamination: lowercase ASCII words and digits, one space
-    apart, with a space at each end (so a substring search for " a b " only matches whole words).
-
-    Case, punctuation, whitespace and LaTeX spacing (`\\frac {1}{2}`, `\\left(`, `\\,`) do not count.
-    Characters outside ASCII separate words: GSM8K and MATH write math in ASCII and LaTeX.
-    """
-    lowered = texts.str.to_lowercase().str.replace_many(list(_LATEX_NOISE), list(_LATEX_NOISE.values()), leftmost=True)
-    # Two cheap passes: a class with `+` that matches at every space is several times slower.
-    spaced = lowered.str.replace_all(r"[^a-z0-9 ]+", " ").str.replace_all(r"  +", " ")
-    return pl.concat_str(pl.lit(" "), spaced.str.strip_chars(" "), pl.lit(" "))
-
-
-def match_words(text: str) -> list[str]:
-    """The words of `match_text` for one Python string (benchmark items, tests)."""
-    frame = pl.DataFrame({"text": [text]}, schema={"text": pl.String})
-    return frame.select(match_text(pl.col("text")).alias("text"))["text"][0].split()

@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from curate.build import split_rows
 from curate.config import Recipe
 from curate.neardup import prompt_clusters
-from curate.normalize import match_words, with_keys
+from curate.normalize import with_keys
 from curate.pipeline import run_pipeline
 from curate.sources.columns import DISTILABEL_COLUMNS, to_canonical
+from curate.words import match_words
 
 SUFFIX = ".\n Take a deep breath, think step by step, and give an accurate response"
 BAKERY = (

@@ -1,0 +1,171 @@
+"""The C loops (curate/_text.c, curate/_minhash.c) against plain-Python statements of the same rules."""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curate import _minhash, words
+from curate.normalize import _collapse_whitespace, _stable_bitmap, _unstable_characters, normalize_series
+from curate.words import match_words
+
+MASK = (1 << 64) - 1
+LENGTH_MIX, WINDOW_PRIME = 0xD6E8FEB86659FD93, 0x9E3779B97F4A7C15
+
+
+def mix(x: int) -> int:
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & MASK
+    return x ^ (x >> 31)
+
+
+def word_hash(word: str) -> int:
+    data, h = word.encode(), (len(word) * LENGTH_MIX) & MASK
+    for start in range(0, len(data), 8):
+        h = mix(h ^ int.from_bytes(data[start : start + 8], "little"))
+    return h
+
+
+def window_key(run: list[str]) -> int:
+    h = 0
+    for word in run:
+        h = (h * WINDOW_PRIME + word_hash(word)) & MASK
+    return (h + len(run) * LENGTH_MIX) & MASK
+
+
+def reference_windows(text: str, size: int, min_words: int) -> set[int]:
+    found = match_words(text)
+    if len(found) < min_words:
+        return set()
+    if len(found) < size:
+        return {window_key(found)}
+    return {window_key(found[i : i + size]) for i in range(len(found) - size + 1)}
+
+
+# Texts that exercise the rules: ASCII words and digits, case, LaTeX commands, punctuation, non-ASCII
+# letters and whitespace, long words (over 8 and 16 bytes) and runs across the 16-byte blocks.
+PIECES = st.sampled_from(
+    ["x", "Apple", "42", "3.14", "\\left(", "\\leftarrow", "\\dfrac", "\\Big", "\\quad1", "é", "²", "π", " ",
+     "\u00a0", "\u3000", "\t\n", "  ", "$", "{", "}", "\\", "abcdefghijklmnopqrstuvwxyz0123", "Ω", "e\u0301"]
+)  # fmt: skip
+TEXTS = st.lists(st.lists(PIECES, max_size=40).map("".join) | st.text(max_size=60), min_size=1, max_size=12)
+
+
+def test_match_words_rule():
+    assert match_words("What is $\\dfrac {1}{2}$ of X²? \\left( a \\right) \\leftarrow café") == [
+        "what", "is", "frac", "1", "2", "of", "x", "a", "leftarrow", "caf",
+    ]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXTS, st.sampled_from([1, 3, 8]), st.sampled_from([1, 3]))
+def test_windows_are_the_python_rule(texts, size, min_words):
+    index, keys, _ = words.windows(pl.Series(texts, dtype=pl.String), size, min_words)
+    for i, text in enumerate(texts):
+        mine = keys[index == i].tolist()
+        assert len(mine) == len(set(mine))  # distinct within a text
+        assert set(mine) == reference_windows(text, size, min_words)
+
+
+def test_held_keys_are_counted_not_returned():
+    texts = pl.Series(["a b c d", "a b c", "x a b c", "nothing here"])
+    common = window_key(["a", "b", "c"])
+    index, keys, counts = words.windows(texts, 3, 1, held=np.array([common, 7], np.uint64))
+    assert common not in keys.tolist() and counts.tolist() == [3, 0]
+    assert set(index.tolist()) == {0, 2, 3}
+
+
+@settings(max_examples=100, deadline=None)
+@given(TEXTS, st.sampled_from([[3], [3, 8], [2, 5, 8]]))
+def test_find_reports_the_runs_among_the_keys(texts, lengths):
+    wanted = sorted(set().union(*(reference_windows(t, n, n) for t in texts[:2] for n in lengths)))
+    index, keys = words.find(pl.Series(texts, dtype=pl.String), np.array(wanted, np.uint64), lengths)
+    for i, text in enumerate(texts):
+        runs = set().union(*(reference_windows(text, n, n) for n in lengths))
+        assert set(keys[index == i].tolist()) == runs & set(wanted)
+
+
+@settings(max_examples=150, deadline=None)
+@given(TEXTS)
+def test_collapse_and_hash_agree_with_polars_normalisation(texts):
+    series = pl.Series(texts, dtype=pl.String)
+    collapsed, unstable = words.collapse_spaces(series, _stable_bitmap())
+    # the same characters as the polars path flags, but for U+3000: whitespace, never changed by NFC
+    expected_unstable = series.str.replace_all("\u3000", " ").str.contains(_unstable_characters()).to_list()
+    assert unstable.tolist() == expected_unstable
+    stable = ~unstable
+    assert collapsed.filter(stable).to_list() == _collapse_whitespace(series.filter(stable)).to_list()
+    normal = normalize_series(series)
+    hashes, _ = words.space_hashes(normal, _stable_bitmap())
+    for a, b in combinations(range(len(texts)), 2):
+        if normal[a] == normal[b]:
+            assert hashes[a] == hashes[b]
+
+
+def test_chunks_threads_slices_and_nulls_do_not_change_results(monkeypatch):
+    texts = pl.Series([f"row {i} says the same {i % 3} thing" if i % 5 else None for i in range(50)])
+    whole = words.windows(texts, 3, 1)
+    monkeypatch.setattr(words, "CHUNK_ROWS", 7)
+    chunked = words.windows(texts, 3, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(whole[:2], chunked[:2], strict=True))
+    sliced_index, sliced_keys, _ = words.windows(texts.slice(10, 20), 3, 1)
+    assert np.array_equal(sliced_keys, whole[1][(whole[0] >= 10) & (whole[0] < 30)])
+    assert np.array_equal(sliced_index + 10, whole[0][(whole[0] >= 10) & (whole[0] < 30)])
+    collapsed, _ = words.collapse_spaces(texts, _stable_bitmap())
+    assert collapsed.is_null().to_list() == texts.is_null().to_list()
+
+
+def test_bad_buffers_are_refused():
+    from curate import _text
+
+    views, validity, data, offset = words._string_view(pl.Series(["a long string, longer than twelve bytes"]))
+    with pytest.raises(ValueError, match="string_view"):
+        _text.windows(views, validity, [], offset, 1, 3, 1, b"")  # the view's data buffer is missing
+    with pytest.raises(ValueError):
+        _text.windows(views, validity, data, offset, 5, 3, 1, b"")  # more strings than views
+
+
+def test_minhash_signatures_are_the_arithmetic_stated():
+    rng = np.random.default_rng(0)
+    prompt = np.sort(rng.integers(0, 20, 300)).astype(np.int32)
+    shingle = rng.integers(0, 2**63, 300, dtype=np.uint64)
+    a = rng.integers(0, 2**32, 16, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
+    b = rng.integers(0, 2**32, 16, dtype=np.uint64).astype(np.uint32)
+    out = np.full((20, 16), 0xFFFF, np.uint16)
+    _minhash.signatures(prompt, shingle, a, b, out, 16)
+    x = (shingle ^ (shingle >> np.uint64(32))).astype(np.uint32)
+    for p in range(20):
+        mine = x[prompt == p]
+        expected = [min(((int(ak) * int(v) + int(bk)) & 0xFFFFFFFF) >> 16 for v in mine) for ak, bk in zip(a, b)]
+        assert out[p].tolist() == (expected if len(mine) else [0xFFFF] * 16)
+
+
+def test_band_pairs_agreement_and_jaccard_are_the_stated_rules():
+    rng = np.random.default_rng(1)
+    sig = rng.integers(0, 3, (40, 8)).astype(np.uint16)  # few values: many shared bands
+    present = np.arange(0, 40, 2, dtype=np.int32)
+    turn = np.zeros(len(present), np.uint64)
+    codes = np.frombuffer(_minhash.band_pairs(sig, 8, present, turn, 0, 4, 2, 3), np.uint64)
+    expected = set()
+    for band in range(4):
+        buckets: dict[tuple, list[int]] = {}
+        for p in present.tolist():
+            buckets.setdefault(tuple(sig[p, 2 * band : 2 * band + 2]), []).append(p)
+        for members in buckets.values():
+            linked = combinations(members, 2) if len(members) <= 3 else zip(members, members[1:])
+            expected |= {(x << 32) | y for x, y in linked}
+    assert codes.tolist() == sorted(expected)  # hash collisions on 32-bit keys cannot occur with 20 prompts
+    agree = np.frombuffer(_minhash.agreement(sig, 8, codes), np.uint8)
+    pairs = [(int(c) >> 32, int(c) & 0xFFFFFFFF) for c in codes]
+    assert agree.tolist() == [int((sig[x] == sig[y]).sum()) for x, y in pairs]
+    sets = [set(rng.integers(0, 12, rng.integers(0, 8)).tolist()) for _ in range(40)]
+    starts = np.cumsum([0, *(len(s) for s in sets)]).astype(np.int64)
+    flat = np.array([v for s in sets for v in s], np.uint64)
+    similar = np.frombuffer(_minhash.jaccard(starts, flat, codes, 0.5), np.bool_)
+    union = [len(sets[x] | sets[y]) for x, y in pairs]
+    assert similar.tolist() == [u > 0 and len(sets[x] & sets[y]) / u >= 0.5 for (x, y), u in zip(pairs, union)]
