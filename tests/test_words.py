@@ -141,7 +141,9 @@ def test_minhash_signatures_are_the_arithmetic_stated():
     x = (shingle ^ (shingle >> np.uint64(32))).astype(np.uint32)
     for p in range(20):
         mine = x[prompt == p]
-        expected = [min(((int(ak) * int(v) + int(bk)) & 0xFFFFFFFF) >> 16 for v in mine) for ak, bk in zip(a, b)]
+        expected = [
+            min(((int(ak) * int(v) + int(bk)) & 0xFFFFFFFF) >> 16 for v in mine) for ak, bk in zip(a, b, strict=True)
+        ]
         assert out[p].tolist() == (expected if len(mine) else [0xFFFF] * 16)
 
 
@@ -157,7 +159,7 @@ def test_band_pairs_agreement_and_jaccard_are_the_stated_rules():
         for p in present.tolist():
             buckets.setdefault(tuple(sig[p, 2 * band : 2 * band + 2]), []).append(p)
         for members in buckets.values():
-            linked = combinations(members, 2) if len(members) <= 3 else zip(members, members[1:])
+            linked = combinations(members, 2) if len(members) <= 3 else zip(members, members[1:], strict=False)
             expected |= {(x << 32) | y for x, y in linked}
     assert codes.tolist() == sorted(expected)  # hash collisions on 32-bit keys cannot occur with 20 prompts
     agree = np.frombuffer(_minhash.agreement(sig, 8, codes), np.uint8)
@@ -168,4 +170,6 @@ def test_band_pairs_agreement_and_jaccard_are_the_stated_rules():
     flat = np.array([v for s in sets for v in s], np.uint64)
     similar = np.frombuffer(_minhash.jaccard(starts, flat, codes, 0.5), np.bool_)
     union = [len(sets[x] | sets[y]) for x, y in pairs]
-    assert similar.tolist() == [u > 0 and len(sets[x] & sets[y]) / u >= 0.5 for (x, y), u in zip(pairs, union)]
+    assert similar.tolist() == [
+        u > 0 and len(sets[x] & sets[y]) / u >= 0.5 for (x, y), u in zip(pairs, union, strict=True)
+    ]
