@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from curate.config import Recipe
 from curate.output import (
     DROPPED_COLUMNS,
     DROPPED_PREFIX,
-    file_records,
+    file_record,
     split_prefix,
     write_atomically,
     write_json,
@@ -97,13 +98,19 @@ def _report(
 def _fill(
     folder: Path, kept: pl.DataFrame, rows: dict[str, pl.Series], recipe: Recipe, dropped: pl.DataFrame, report: dict
 ) -> None:
-    names = []
-    for name, indices in rows.items():
-        if len(indices) or name == "train":
-            names += write_shards(folder, split_prefix(name), len(indices), _rendered(kept, indices, recipe))
-    dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
-    names += write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice)
-    (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
-    # The card is not hashed: `curate push` renders it again with the repo id in it.
-    report["files"] = file_records(folder, names)
+    # Each file is hashed on a second thread as soon as it is written, while the next one is made.
+    with ThreadPoolExecutor(max_workers=1) as hasher:
+        records: dict[str, Future] = {}
+
+        def written(name: str) -> None:
+            records[name] = hasher.submit(file_record, folder / name)
+
+        for name, indices in rows.items():
+            if len(indices) or name == "train":
+                write_shards(folder, split_prefix(name), len(indices), _rendered(kept, indices, recipe), written)
+        dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
+        write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice, written)
+        (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
+        # The card is not hashed: `curate push` renders it again with the repo id in it.
+        report["files"] = {name: record.result() for name, record in records.items()}
     write_json(report, folder / "report.json")

@@ -42,7 +42,13 @@ def shards_of(folder: Path, prefix: str) -> list[Path]:
     return sorted((folder / prefix).parent.glob(f"{Path(prefix).name}-*-of-*.parquet"))
 
 
-def write_shards(folder: Path, prefix: str, rows: int, part: Callable[[int, int], pl.DataFrame]) -> list[str]:
+def write_shards(
+    folder: Path,
+    prefix: str,
+    rows: int,
+    part: Callable[[int, int], pl.DataFrame],
+    written: Callable[[str], object] = lambda _name: None,
+) -> list[str]:
     """Write `rows` rows as parquet shards of at most SHARD_ROWS rows (one file, maybe empty, when there
     are none), each made by `part(offset, length)` only when it is written, so a large split never exists
     whole in memory. polars writes each shard straight from its own buffers, with fixed settings (zstd level
@@ -56,6 +62,7 @@ def write_shards(folder: Path, prefix: str, rows: int, part: Callable[[int, int]
         part(start, min(SHARD_ROWS, rows - start)).write_parquet(
             folder / name, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP
         )
+        written(name)
         names.append(name)
     return names
 
@@ -68,8 +75,8 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_records(folder: Path, names: list[str]) -> dict[str, dict]:
-    return {name: {"sha256": sha256_file(folder / name), "bytes": (folder / name).stat().st_size} for name in names}
+def file_record(path: Path) -> dict:
+    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -12,7 +12,7 @@ import polars as pl
 from curate.config import SourceConfig
 from curate.output import sha256_file
 from curate.sources.columns import detect_columns, to_canonical
-from curate.sources.files import read_path
+from curate.sources.files import read_files, source_files
 
 
 @dataclass(frozen=True)
@@ -28,14 +28,15 @@ def load_source(config: SourceConfig) -> LoadedSource:
 
 
 def _load_local(path: Path, config: SourceConfig) -> LoadedSource:
-    raw, files = read_path(path, config.split)
+    files = source_files(path, config.split)
+    raw, records = _read_and_record(files, path)
     columns = config.columns or detect_columns(raw.columns)
     frame = to_canonical(raw, columns, origin=str(path))
     info = {
         "kind": "local",
         "path": path.as_posix(),
         "split": config.split,
-        "files": [_file_record(f, path) for f in files],
+        "files": records,
         "columns": columns.model_dump(),
     }
     return LoadedSource(frame, info)
@@ -45,7 +46,7 @@ def _load_hub(config: SourceConfig) -> LoadedSource:
     from curate.sources.hub import download_dataset
 
     folder, sha = download_dataset(config.dataset, config.revision)
-    raw, files = read_path(folder, config.split)
+    raw, records = _read_and_record(source_files(folder, config.split), folder)
     columns = config.columns or detect_columns(raw.columns)
     frame = to_canonical(raw, columns, origin=f"{config.dataset}@{sha[:12]}")
     info = {
@@ -55,10 +56,20 @@ def _load_hub(config: SourceConfig) -> LoadedSource:
         "sha": sha,
         "split": config.split,
         "license": _card_license(folder),
-        "files": [_file_record(f, folder) for f in files],
+        "files": records,
         "columns": columns.model_dump(),
     }
     return LoadedSource(frame, info)
+
+
+def _read_and_record(files: list[Path], root: Path) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+    """The rows of `files` and their records; the files are hashed on a second thread while polars parses
+    them (hashlib lets go of the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        records = pool.submit(lambda: [_file_record(f, root) for f in files])
+        return read_files(files), records.result()
 
 
 def _file_record(file: Path, root: Path) -> dict[str, str]:

@@ -13,13 +13,15 @@ JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 DATA_SUFFIXES = {".parquet", ".json", *JSONL_SUFFIXES}
 
 
-def read_path(path: Path, split: str) -> tuple[pl.DataFrame, list[Path]]:
-    """Rows of a local file or folder, in file order, and the files they came from."""
+def source_files(path: Path, split: str) -> list[Path]:
+    """The files of a local file or folder that hold the split."""
     if not path.exists():
         raise InputError(f"source not found: {path}", hint="Pass an existing file or folder to --source.")
-    files = [path] if path.is_file() else _folder_files(path, split)
-    frames = [read_file(f) for f in files]
-    return _concat(frames, files), files
+    return [path] if path.is_file() else _folder_files(path, split)
+
+
+def read_files(files: list[Path]) -> pl.DataFrame:
+    return _concat([read_file(f) for f in files], files)
 
 
 def read_file(path: Path) -> pl.DataFrame:
