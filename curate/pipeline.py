@@ -72,7 +72,8 @@ def run_pipeline(
             kept, stats[step.name] = step.annotate(kept, recipe)
         dropped = step.drops(kept, recipe, has_ratings).with_columns(step=pl.lit(step.name))
         funnel.append(_count(step.name, kept.height, dropped))
-        kept = kept.join(dropped, on="row", how="anti", maintain_order="left")
+        if dropped.height:
+            kept = kept.filter(~pl.col("row").is_in(dropped["row"].implode()))
         drops.append(dropped)
     result = PipelineResult(kept, _dropped_rows(frame, drops), funnel, stats)
     check_conservation(frame.height, result)

@@ -35,7 +35,8 @@ def near_dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.Dat
     if recipe.near_dedup.prompt_duplicates == "keep_all":
         return pl.DataFrame(schema=DROPS_SCHEMA)
     columns = ["row", *PROMPT_KEY, "cluster", "chosen_rating", "rejected_rating"]
-    marked = frame.select(columns).with_columns(kept_row=best_row(["cluster"]))
+    shared = frame.select(columns).filter(pl.len().over("cluster") > 1)  # a row alone in its cluster stays
+    marked = shared.with_columns(kept_row=best_row(["cluster"]))
     kept_keys = [pl.col(key).filter(pl.col("row") == pl.col("kept_row")).first().over("cluster") for key in PROMPT_KEY]
     same_prompt = pl.all_horizontal(pl.col(k).eq_missing(kept) for k, kept in zip(PROMPT_KEY, kept_keys, strict=True))
     dropped = marked.filter(~same_prompt)
