@@ -806,8 +806,17 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
         return PyErr_NoMemory();
     }
     unsigned char *unstable = (unsigned char *)PyBytes_AS_STRING(flags);
+    uint64_t *hashes = malloc((size_t)(count ? count : 1) * sizeof *hashes);
     const unsigned char *bitmap = stable.buf;
     size_t at = 0;
+    if (!hashes) {
+        free(offsets);
+        free(out);
+        Py_DECREF(flags);
+        texts_close(&t);
+        PyBuffer_Release(&stable);
+        return PyErr_NoMemory();
+    }
     Py_BEGIN_ALLOW_THREADS;
     offsets[0] = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
@@ -835,21 +844,27 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         offsets[i + 1] = (int64_t)at;
         unstable[i] = (unsigned char)flag;
+        uint64_t h = FNV_OFFSET; /* space_hashes' hash, of the collapsed text */
+        for (size_t k = (size_t)offsets[i]; k < at; k++) h = (h ^ out[k]) * FNV_PRIME;
+        hashes[i] = mix(h);
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
     PyBuffer_Release(&stable);
     PyObject *offsets_bytes = PyBytes_FromStringAndSize((const char *)offsets, (count + 1) * 8);
     PyObject *data_bytes = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)at);
+    PyObject *hash_bytes = PyBytes_FromStringAndSize((const char *)hashes, count * 8);
     free(offsets);
     free(out);
-    if (!offsets_bytes || !data_bytes) {
+    free(hashes);
+    if (!offsets_bytes || !data_bytes || !hash_bytes) {
         Py_XDECREF(offsets_bytes);
         Py_XDECREF(data_bytes);
+        Py_XDECREF(hash_bytes);
         Py_DECREF(flags);
         return NULL;
     }
-    return Py_BuildValue("NNN", offsets_bytes, data_bytes, flags);
+    return Py_BuildValue("NNNN", offsets_bytes, data_bytes, flags, hash_bytes);
 }
 
 /* ---- module -------------------------------------------------------------------------------------- */
@@ -865,7 +880,7 @@ static PyMethodDef METHODS[] = {
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
      "collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, "
-     "NFC-unstable flag bytes)"},
+     "NFC-unstable flag bytes, space hash uint64 bytes)"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -55,7 +55,8 @@ class Shingles:
 
 
 def prompt_clusters(frame: pl.DataFrame, threshold: float, shingle_words: int) -> Clusters:
-    """Cluster the rows of `frame` (row, system_key, prompt_key; ascending rows) by near-duplicate prompt."""
+    """Cluster the rows of `frame` (row, system_key, prompt_key, key_hash; ascending rows) by near-duplicate
+    prompt."""
     first_row = _first_rows(frame)
     prompts = _distinct_prompts(frame.filter(pl.Series(first_row == frame["row"].to_numpy())))
     shingles = prompt_shingles(prompts, shingle_words)
@@ -71,10 +72,9 @@ def prompt_clusters(frame: pl.DataFrame, threshold: float, shingle_words: int) -
 
 
 def _first_rows(frame: pl.DataFrame) -> np.ndarray:
-    """Per row, the first row with the same (system, prompt). Grouped by an in-process hash of the keys (a
-    window over the long keys themselves costs 0.4 GB at a million rows), then checked exactly."""
-    keys = pl.struct("system_key", "prompt_key")
-    first = frame.select(pl.col("row").min().over(keys.hash(seed=20241128)))["row"]
+    """Per row, the first row with the same (system, prompt). Grouped by `key_hash` (a window over the long
+    keys themselves costs 0.4 GB at a million rows), then checked exactly."""
+    first = frame.select(pl.col("row").min().over("key_hash"))["row"]
     at = np.searchsorted(frame["row"].to_numpy(), first.to_numpy())
     same = frame.select(pl.col(k).eq_missing(pl.col(k).gather(at)).all() for k in ("system_key", "prompt_key"))
     if all(same.row(0)):

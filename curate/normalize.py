@@ -94,11 +94,15 @@ def _collapse_whitespace(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
 
 def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add what the preference, dedup and split steps compare: `system_key` and `prompt_key` (normalised
-    texts); `responses_equal` (chosen and rejected are equal once normalised); and `responses_hash`, a hash
-    of both normalised responses. Responses are long, so they are hashed in place by `curate/_text.c`
-    rather than copied normalised; the hash only proposes: equal responses and duplicate pairs are
-    confirmed on the normalised texts themselves (`response_keys`)."""
-    keyed = frame.with_columns(_normal(frame[text]).alias(key) for text, key in KEY_COLUMNS.items())
+    texts) and `key_hash`, a stable hash of both (equal keys, equal hashes); `responses_equal` (chosen and
+    rejected are equal once normalised); and `responses_hash`, a hash of both normalised responses.
+    Responses are long, so they are hashed in place by `curate/_text.c` rather than copied normalised.
+    Hashes only propose: equal responses, shared prompts and duplicate pairs are confirmed on the
+    normalised texts themselves (`response_keys`)."""
+    (system, system_hash), (prompt, prompt_hash) = (_normal(frame[text]) for text in KEY_COLUMNS)
+    with np.errstate(over="ignore"):
+        key_hash = mix(system_hash * np.uint64(0x9E3779B97F4A7C15) + prompt_hash)
+    keyed = frame.with_columns(system.alias("system_key"), prompt.alias("prompt_key"), pl.Series("key_hash", key_hash))
     chosen, rejected = (_normal_hashes(frame[column]) for column in RESPONSE_KEYS)
     with np.errstate(over="ignore"):
         both = chosen * np.uint64(0x9E3779B97F4A7C15) + rejected
@@ -114,16 +118,18 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     return keyed.hstack(summary)
 
 
-def _normal(texts: pl.Series) -> pl.Series:
-    """`normalize_series`, with the whitespace collapsed in place by C; only the texts NFC might change
-    go through Python."""
-    from curate.words import collapse_spaces
+def _normal(texts: pl.Series) -> tuple[pl.Series, np.ndarray]:
+    """`normalize_series`, with the whitespace collapsed in place by C (only the texts NFC might change go
+    through Python), and the stable hash of each result (that of `space_hashes`)."""
+    from curate.words import collapse_spaces, space_hashes
 
-    collapsed, unstable = collapse_spaces(texts, _stable_bitmap())
+    collapsed, unstable, hashes = collapse_spaces(texts, _stable_bitmap())
     others = np.flatnonzero(unstable)
     if len(others) == 0:
-        return collapsed
-    return collapsed.scatter(others, normalize_series(texts.gather(others)))
+        return collapsed, hashes
+    normal = normalize_series(texts.gather(others))
+    hashes[others] = space_hashes(normal, _stable_bitmap())[0]
+    return collapsed.scatter(others, normal), hashes
 
 
 def _normal_hashes(texts: pl.Series) -> np.ndarray:
@@ -139,13 +145,6 @@ def _normal_hashes(texts: pl.Series) -> np.ndarray:
     return hashed
 
 
-def key_hashes(keys: pl.Series) -> np.ndarray:
-    """A stable 64-bit hash of each normalised key (null and "" alike): the same in any process and version."""
-    from curate.words import space_hashes
-
-    return space_hashes(keys, _stable_bitmap())[0]
-
-
 def mix(x: np.ndarray) -> np.ndarray:
     """splitmix64's finaliser: every input bit affects every output bit."""
     with np.errstate(over="ignore"):
@@ -156,12 +155,7 @@ def mix(x: np.ndarray) -> np.ndarray:
 
 def response_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add `chosen_key` and `rejected_key`, the normalised responses (for the few rows that need them)."""
-    return _with_normal(frame, RESPONSE_KEYS)
-
-
-def _with_normal(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
-    composed = frame.with_columns(_nfc(frame[text]).alias(key) for text, key in columns.items())
-    return composed.with_columns(_collapse_whitespace(pl.col(key)) for key in columns.values())  # in parallel
+    return frame.with_columns(_normal(frame[text])[0].alias(key) for text, key in RESPONSE_KEYS.items())
 
 
 def normalize_text(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.normalize import key_hashes, mix
+from curate.normalize import mix
 
 GROUP_KEY = ["system_key", "prompt_key"]
 
@@ -19,7 +19,7 @@ def assign_splits(kept: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
     round(test_size * rows): exact for one pair per prompt, never splitting a group.
     """
     group = "cluster" if "cluster" in kept.columns else GROUP_KEY
-    groups = kept.group_by(group, maintain_order=True).agg(pl.col(GROUP_KEY).first(), pl.len())
+    groups = kept.group_by(group, maintain_order=True).agg(pl.col("key_hash").first(), pl.len())
     hashes = pl.Series("hash", _group_hashes(groups, seed), pl.UInt64)
     ordered = groups.with_row_index("first_seen").with_columns(hashes).sort("hash", "first_seen")
     target = round(test_size * kept.height)
@@ -31,9 +31,9 @@ def assign_splits(kept: pl.DataFrame, test_size: float, seed: int) -> pl.Series:
 
 
 def _group_hashes(groups: pl.DataFrame, seed: int) -> np.ndarray:
-    """A seeded 64-bit hash of each group's (system, prompt) keys: fixed arithmetic over `key_hashes`, so
-    the split is the same in any process. Groups with equal hashes keep the order they were first seen in."""
-    system, prompt = key_hashes(groups["system_key"]), key_hashes(groups["prompt_key"])
-    start = mix(np.full(1, seed, np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1))
+    """A seeded 64-bit hash of each group's first (system, prompt) keys: fixed arithmetic over their stable
+    `key_hash`, so the split is the same in any process. Groups with equal hashes keep the order they were
+    first seen in."""
     with np.errstate(over="ignore"):
-        return mix(mix(start ^ system) * np.uint64(0x9E3779B97F4A7C15) + prompt)
+        start = mix(np.full(1, seed, np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1))
+        return mix(start ^ groups["key_hash"].to_numpy())

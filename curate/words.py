@@ -75,21 +75,22 @@ def space_hashes(texts: pl.Series, stable: bytes) -> tuple[np.ndarray, np.ndarra
     return hashes, flags
 
 
-def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndarray]:
-    """Each text with its whitespace runs made one space and the ends stripped (nulls stay null), and the
-    flags of `space_hashes`: the texts NFC might change are the caller's to normalise."""
+def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndarray, np.ndarray]:
+    """Each text with its whitespace runs made one space and the ends stripped (nulls stay null), the
+    flags of `space_hashes` (the texts NFC might change are the caller's to normalise) and its hashes."""
     import pyarrow as pa
 
     parts = _per_chunk(texts, lambda *where: _text.collapse_spaces(*where, stable))
     arrays = [
         pa.LargeStringArray.from_buffers(len(offsets) // 8 - 1, pa.py_buffer(offsets), pa.py_buffer(data))
-        for _, offsets, data, _ in parts
+        for _, offsets, data, *_ in parts
     ]
     collapsed = pl.Series(texts.name, pa.chunked_array(arrays, pa.large_string()), pl.String)
     if texts.null_count():
         collapsed = pl.select(pl.when(texts.is_not_null()).then(collapsed)).to_series().alias(texts.name)
-    flags = np.concatenate([np.zeros(0, np.bool_), *(np.frombuffer(f, np.bool_) for *_, f in parts)])
-    return collapsed, flags
+    flags = np.concatenate([np.zeros(0, np.bool_), *(np.frombuffer(f, np.bool_) for *_, f, _ in parts)])
+    hashes = np.concatenate([np.zeros(0, np.uint64), *(np.frombuffer(h, np.uint64) for *_, h in parts)])
+    return collapsed, flags, hashes
 
 
 def _per_chunk(texts: pl.Series, call: Callable[..., Any]) -> list[tuple]:

@@ -13,8 +13,10 @@ PROMPT_KEY = ["system_key", "prompt_key"]
 
 
 def dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+    # Only a row whose prompt is shared can be dropped: rows with equal keys have equal `key_hash`es, so
+    # the exact rules below need only the rows that share one.
+    frame = frame.filter(pl.len().over("key_hash") > 1)
     frame = frame.select("row", *PROMPT_KEY, "responses_hash", "chosen", "rejected", "chosen_rating", "rejected_rating")
-    frame = frame.filter(pl.len().over(prompt_hash()) > 1)  # only a row whose prompt is shared can be dropped
     copies = duplicate_pairs(frame)
     if recipe.dedup.prompt_duplicates == "keep_all":
         return copies
@@ -36,13 +38,6 @@ def duplicate_pairs(frame: pl.DataFrame) -> pl.DataFrame:
 def duplicate_prompts(frame: pl.DataFrame) -> pl.DataFrame:
     """One pair per prompt: largest rating gap, then highest chosen rating, then first seen."""
     return _drops(frame, best_row(PROMPT_KEY), "duplicate_prompt", "prompt kept in row {}")
-
-
-def prompt_hash() -> pl.Expr:
-    """An in-process hash of the prompt keys: rows with equal keys have equal hashes, so grouping by it first
-    finds every row that shares its prompt (and, rarely, a few that only share the hash: the exact rules that
-    follow keep those)."""
-    return pl.struct(*PROMPT_KEY).hash(seed=20241128)
 
 
 def best_row(group: list[str]) -> pl.Expr:
