@@ -31,6 +31,7 @@ from curate.steps.decontaminate import contamination_report
 from curate.steps.length import length_report
 
 SPLITS = ("train", "test")
+RENDERED_FROM = ["row", "system", "prompt", "chosen", "rejected", "chosen_rating", "rejected_rating"]
 Progress = Callable[[str], None]
 
 
@@ -46,7 +47,9 @@ def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> 
     rows = {name: split.eq(name).arg_true() for name in SPLITS}
     say("write")
     report = _report(source, recipe, result, rows, benchmarks)
-    write_atomically(Path(out), lambda folder: _fill(folder, result.kept, rows, recipe, result.dropped, report))
+    kept, dropped = result.kept.select(RENDERED_FROM), result.dropped
+    del source, result  # the normalised keys are not written: free them before the rendered copies are made
+    write_atomically(Path(out), lambda folder: _fill(folder, kept, rows, recipe, dropped, report))
     return report
 
 

@@ -15,8 +15,8 @@ PROMPT_KEY = ["system_key", "prompt_key"]
 def dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
     # Only a row whose prompt is shared can be dropped: rows with equal keys have equal `key_hash`es, so
     # the exact rules below need only the rows that share one.
-    frame = frame.filter(pl.len().over("key_hash") > 1)
-    frame = frame.select("row", *PROMPT_KEY, "responses_hash", "chosen", "rejected", "chosen_rating", "rejected_rating")
+    columns = ["row", *PROMPT_KEY, "responses_hash", "chosen", "rejected", "chosen_rating", "rejected_rating"]
+    frame = frame.select(*columns, "key_hash").filter(pl.len().over("key_hash") > 1).select(columns)
     copies = duplicate_pairs(frame)
     if recipe.dedup.prompt_duplicates == "keep_all":
         return copies
