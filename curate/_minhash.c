@@ -163,21 +163,29 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
     const uint64_t *sys = system.buf;
     uint64_t *key = malloc(n * sizeof *key), *tmp_key = malloc(n * sizeof *tmp_key);
     uint32_t *value = malloc(n * sizeof *value), *tmp_value = malloc(n * sizeof *tmp_value);
+    /* every band's 32-bit keys, made in one pass over the signature rows (each row read once) */
+    uint32_t *band_keys = malloc((size_t)(band_count ? band_count : 1) * n * sizeof *band_keys);
     uint64_t *all = NULL;
     size_t nall = 0;
     Codes band = {0};
-    int failed = !key || !tmp_key || !value || !tmp_value;
+    int failed = !key || !tmp_key || !value || !tmp_value || !band_keys;
     Py_BEGIN_ALLOW_THREADS;
-    /* Pairs are sorted as compact codes a << id_bits | b, and widened to a << 32 | b at the end. */
-    int id_bits = bit_length((uint64_t)(prompts > 1 ? prompts - 1 : 1));
-    for (Py_ssize_t b = band_first; b < band_first + band_count && !failed; b++) {
-        for (size_t i = 0; i < n; i++) {
-            const uint16_t *v = s + (size_t)ids[i] * width + b * rows;
+    for (size_t i = 0; i < n && !failed; i++) {
+        const uint16_t *row = s + (size_t)ids[i] * width;
+        for (Py_ssize_t b = 0; b < band_count; b++) {
+            const uint16_t *v = row + (band_first + b) * rows;
             uint64_t packed = 0;
             for (Py_ssize_t r = 0; r < rows; r++) packed = (packed << 16) | v[r];
             /* 32 bits of (band values, system turn): a rare collision only adds a candidate, which the
                estimate and the exact check then drop; so do prompts of two system turns, see callers */
-            key[i] = ((packed ^ sys[i]) * 0x9E3779B97F4A7C15ULL) >> 32;
+            band_keys[(size_t)b * n + i] = (uint32_t)(((packed ^ sys[i]) * 0x9E3779B97F4A7C15ULL) >> 32);
+        }
+    }
+    /* Pairs are sorted as compact codes a << id_bits | b, and widened to a << 32 | b at the end. */
+    int id_bits = bit_length((uint64_t)(prompts > 1 ? prompts - 1 : 1));
+    for (Py_ssize_t b = 0; b < band_count && !failed; b++) {
+        for (size_t i = 0; i < n; i++) {
+            key[i] = band_keys[(size_t)b * n + i];
             value[i] = (uint32_t)ids[i];
         }
         radix_sort(key, value, tmp_key, tmp_value, n, 32);
@@ -218,6 +226,7 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
     free(tmp_key);
     free(value);
     free(tmp_value);
+    free(band_keys);
     free(band.data);
     if (failed) {
         free(all);
