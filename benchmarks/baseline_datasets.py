@@ -139,15 +139,23 @@ def best_of_each_prompt(ds: datasets.Dataset) -> list[int]:
 # --- decontamination: word n-grams of each benchmark item, looked up in each text's n-grams ------
 
 NGRAM, MIN_OVERLAP, SHORTEST_ITEM = 8, 0.5, 3
-LATEX = {"\\displaystyle": " ", "\\textstyle": " ", "\\qquad": " ", "\\quad": " ", "\\left": " ", "\\right": " ",
-         "\\biggl": " ", "\\biggr": " ", "\\bigl": " ", "\\bigr": " ", "\\bigg": " ", "\\big": " ",
-         "\\dfrac": "\\frac", "\\tfrac": "\\frac", "\\dbinom": "\\binom", "\\tbinom": "\\binom"}  # fmt: skip
-LATEX_RE = re.compile("|".join(map(re.escape, LATEX)))
-NOT_WORD = re.compile(r"[^a-z0-9]+")
+LATEX_SPACING = {"displaystyle", "textstyle", "qquad", "quad", "left", "right", "big", "bigl", "bigr", "bigg",
+                 "biggl", "biggr"}  # fmt: skip
+LATEX_SAME = {"dfrac": "frac", "tfrac": "frac", "dbinom": "binom", "tbinom": "binom"}
+WORD = re.compile(r"[A-Za-z0-9]+")
 
 
 def match_words(text: str) -> list[str]:
-    return NOT_WORD.sub(" ", LATEX_RE.sub(lambda m: LATEX[m.group()], text.lower())).split()
+    """ASCII letter/digit runs, lowercased; LaTeX spacing commands dropped, \\dfrac as \\frac (curate's rule)."""
+    words = []
+    for found in WORD.finditer(text):
+        word = found.group().lower()
+        if found.start() and text[found.start() - 1] == "\\":
+            if word in LATEX_SPACING:
+                continue
+            word = LATEX_SAME.get(word, word)
+        words.append(word)
+    return words
 
 
 class Benchmark:

@@ -12,9 +12,8 @@ a pair.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-import numpy as np
 import polars as pl
 
 from curate.benchmarks import Benchmark
@@ -34,7 +33,13 @@ class Items:
 
     runs: pl.DataFrame  # key (uint64), benchmark, benchmark_order, item, needed: one row per (run, item)
     lengths: list[int]  # the run lengths to look for: `ngram`, and the word counts of shorter items
-    words: dict[tuple[int, int], list[str]]  # (benchmark_order, item) -> its match words
+    texts: list[list[str]]  # per benchmark, its items
+    split: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # match words, made when first needed
+
+    def words(self, order: int, item: int) -> list[str]:
+        if (order, item) not in self.split:
+            self.split[order, item] = match_words(self.texts[order][item])
+        return self.split[order, item]
 
 
 def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmark]) -> pl.DataFrame:
@@ -51,20 +56,22 @@ def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmar
 def item_runs(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> Items:
     """Each item's distinct runs of `ngram` match words (or all its words, when it has fewer), and how many
     of them a text must hold. Items of fewer than SHORTEST_ITEM words are not used."""
-    parts, lengths, words = [], {ngram}, {}
+    parts, lengths = [], {ngram}
+    items = Items(pl.DataFrame(), [], [bench.items for bench in benchmarks])
     for order, bench in enumerate(benchmarks):
         texts = pl.Series("text", bench.items, pl.String)
         item, key, _ = windows(texts, ngram, SHORTEST_ITEM)
         runs = pl.DataFrame({"key": key, "item": item})
-        needed = runs.group_by("item").agg(needed=(pl.len() * min_overlap).ceil().cast(pl.Int64))
-        parts.append(runs.join(needed, on="item").with_columns(benchmark=pl.lit(bench.name), benchmark_order=order))
-        for index in np.unique(item).tolist():
-            words[order, index] = match_words(bench.items[index])
-            lengths.add(min(ngram, len(words[order, index])))
+        counted = runs.group_by("item").agg(pl.len(), needed=(pl.len() * min_overlap).ceil().cast(pl.Int64))
+        parts.append(runs.join(counted.drop("len"), on="item").with_columns(benchmark=pl.lit(bench.name)))
+        parts[-1] = parts[-1].with_columns(benchmark_order=order)
+        # An item with one run may be shorter than `ngram` words: its own length is then looked for too.
+        for index in counted.filter(pl.col("len") == 1)["item"].to_list():
+            lengths.add(min(ngram, len(items.words(order, index))))
     schema = {"key": pl.UInt64, "benchmark": pl.String, "benchmark_order": pl.Int32, "item": pl.Int64}
     schema |= {"needed": pl.Int64}
     runs = pl.concat([p.select(*schema).cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
-    return Items(runs, sorted(lengths), words)
+    return Items(runs, sorted(lengths), items.texts, items.split)
 
 
 def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int) -> pl.DataFrame:
@@ -91,7 +98,7 @@ def _exact(texts: pl.Series, likely: pl.DataFrame, items: Items, ngram: int) -> 
     for index, order, item, needed in likely.select("index", "benchmark_order", "item", "needed").iter_rows():
         if index not in words:
             words[index] = match_words(texts[index])
-        item_words = items.words[order, item]
+        item_words = items.words(order, item)
         size = min(ngram, len(item_words))
         if (index, size) not in runs:
             runs[index, size] = _runs(words[index], size)
