@@ -120,15 +120,15 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _normal(texts: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """`normalize_series`, with the whitespace collapsed in place by C (only the texts NFC might change go
-    through Python), and the stable hash of each result (that of `space_hashes`)."""
-    from curate.words import collapse_spaces, space_hashes
+    through Python), and a stable hash of each result."""
+    from curate.words import collapse_spaces
 
     collapsed, unstable, hashes = collapse_spaces(texts, _stable_bitmap())
     others = np.flatnonzero(unstable)
     if len(others) == 0:
         return collapsed, hashes
     normal = normalize_series(texts.gather(others))
-    hashes[others] = space_hashes(normal, _stable_bitmap())[0]
+    hashes[others] = collapse_spaces(normal, _stable_bitmap())[2]  # the hash of the normalised text
     return collapsed.scatter(others, normal), hashes
 
 
