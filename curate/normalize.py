@@ -95,7 +95,8 @@ def _collapse_whitespace(texts: pl.Series | pl.Expr) -> pl.Series | pl.Expr:
 def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     """Add what the preference, dedup and split steps compare: `system_key` and `prompt_key` (normalised
     texts) and `key_hash`, a stable hash of both (equal keys, equal hashes); `responses_equal` (chosen and
-    rejected are equal once normalised); and `responses_hash`, a hash of both normalised responses.
+    rejected are equal once normalised); `responses_hash`, a hash of both normalised responses; and
+    `chosen_blank`, `rejected_blank` (null or only whitespace).
     Responses are long, so they are hashed in place by `curate/_text.c` rather than copied normalised.
     Hashes only propose: equal responses, shared prompts and duplicate pairs are confirmed on the
     normalised texts themselves (`response_keys`)."""
@@ -115,7 +116,19 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     summary = pl.DataFrame({"responses_equal": equal, "responses_hash": both}).with_columns(
         pl.when(missing.to_series()).then(None).otherwise(pl.col("responses_equal")).alias("responses_equal")
     )
-    return keyed.hstack(summary)
+    blank = {
+        f"{column}_blank": _blank(frame[column], hashes)
+        for column, hashes in zip(RESPONSE_KEYS, (chosen, rejected), strict=True)
+    }
+    return keyed.hstack(summary).with_columns(**blank)
+
+
+def _blank(texts: pl.Series, hashes: np.ndarray) -> pl.Series:
+    """Null, or nothing but whitespace: the texts whose hash is that of "" (0), each checked exactly."""
+    maybe = np.flatnonzero(hashes == 0)
+    blank = np.zeros(len(texts), bool)
+    blank[maybe] = ~texts.gather(maybe).str.contains(r"\S").fill_null(False).to_numpy()
+    return pl.Series(blank) | texts.is_null()
 
 
 def _normal(texts: pl.Series) -> tuple[pl.Series, np.ndarray]:
