@@ -47,8 +47,15 @@ def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmar
     items = item_runs(benchmarks, config.ngram, config.min_overlap)
     if items.runs.is_empty() or frame.is_empty():
         return pl.DataFrame(schema=DROPS_SCHEMA)
-    found = pl.concat([matches(frame, text, order, items, config.ngram) for order, text in enumerate(TEXTS)])
-    first = found.sort("row", "text_order", "benchmark_order", "item").unique("row", keep="first", maintain_order=True)
+    found, confirmed = [], pl.Series("row", [], pl.Int64)
+    for order, text in enumerate(TEXTS):  # a row found in an earlier text is not checked again
+        found.append(matches(frame, text, order, items, config.ngram, confirmed))
+        confirmed = pl.concat([confirmed, found[-1]["row"]])
+    first = (
+        pl.concat(found)
+        .sort("row", "text_order", "benchmark_order", "item")
+        .unique("row", keep="first", maintain_order=True)
+    )
     detail = pl.format("{} item {} in {}", pl.col("benchmark"), pl.col("item"), pl.col("text"))
     return first.select("row", pl.lit("contaminated").alias("reason"), detail.alias("detail")).cast(DROPS_SCHEMA)
 
@@ -74,13 +81,15 @@ def item_runs(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> It
     return Items(runs, sorted(lengths), items.texts, items.split)
 
 
-def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int) -> pl.DataFrame:
-    """row, benchmark, benchmark_order, item, text, text_order: every (row, item) match in one text column."""
+def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int, confirmed: pl.Series) -> pl.DataFrame:
+    """row, benchmark, benchmark_order, item, text, text_order: the first (row, item) match in one text
+    column of each row not in `confirmed` (rows already found in an earlier text)."""
     index, key = find(frame[text], items.runs["key"].unique().to_numpy(), items.lengths)
     hits = pl.DataFrame({"index": index, "key": key}).unique()
     per_item = hits.join(items.runs, on="key").group_by("index", "benchmark", "benchmark_order", "item")
     counted = per_item.agg(pl.len().alias("found"), pl.col("needed").first())
-    likely = counted.filter(pl.col("found") >= pl.col("needed"))
+    likely = counted.filter(pl.col("found") >= pl.col("needed")).sort("index", "benchmark_order", "item")
+    likely = likely.filter(~frame["row"].gather(likely["index"]).is_in(confirmed.implode()))
     rows = frame["row"].gather(likely["index"])
     exact = _exact(frame[text], likely, items, ngram)
     found = likely.with_columns(row=rows).filter(exact)
@@ -90,12 +99,16 @@ def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int
 
 
 def _exact(texts: pl.Series, likely: pl.DataFrame, items: Items, ngram: int) -> pl.Series:
-    """Per (index, item) the search flagged: does the text really hold `needed` of the item's runs? Each
-    flagged text is split into words once, and its runs of each needed length are made once."""
+    """Per (index, item) the search flagged, in order: does the text really hold `needed` of the item's
+    runs? Once one item of a text holds, the text's later items are not checked (the first match names the
+    drop). Each flagged text is split into words once, and its runs of each needed length are made once."""
     words: dict[int, list[str]] = {}
     runs: dict[tuple[int, int], set[tuple[str, ...]]] = {}
-    exact = []
+    exact, done = [], set()
     for index, order, item, needed in likely.select("index", "benchmark_order", "item", "needed").iter_rows():
+        if index in done:
+            exact.append(False)
+            continue
         if index not in words:
             words[index] = match_words(texts[index])
         item_words = items.words(order, item)
@@ -103,6 +116,8 @@ def _exact(texts: pl.Series, likely: pl.DataFrame, items: Items, ngram: int) -> 
         if (index, size) not in runs:
             runs[index, size] = _runs(words[index], size)
         exact.append(len(_runs(item_words, size) & runs[index, size]) >= needed)
+        if exact[-1]:
+            done.add(index)
     return pl.Series(exact, dtype=pl.Boolean)
 
 
