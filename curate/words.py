@@ -28,17 +28,18 @@ LATEX_SPACING = frozenset(
     {"displaystyle", "textstyle", "qquad", "quad", "left", "right", "big", "bigl", "bigr", "bigg", "biggl", "biggr"}
 )
 LATEX_SAME = {"dfrac": "frac", "tfrac": "frac", "dbinom": "binom", "tbinom": "binom"}
-_WORD = re.compile(r"[A-Za-z0-9]+")
+_WORD = re.compile(r"(\\?)([a-z0-9]+)")  # a word, and the backslash right before it
 CHUNK_ROWS = 20_000  # rows per C call: small enough to spread over the threads, large enough to be cheap
 
 
 def match_words(text: str) -> list[str]:
     """The match words of one text."""
     words = []
-    for found in _WORD.finditer(text):
-        word = found.group().lower()
-        start = found.start()
-        if start and text[start - 1] == "\\":
+    # Every non-ASCII character becomes one "?" (a separator, as in C) before lowercasing, so that no
+    # character outside ASCII can lowercase into an ASCII letter (as İ and the Kelvin sign would).
+    ascii_only = text.encode("ascii", "replace").lower().decode("ascii")
+    for backslash, word in _WORD.findall(ascii_only):
+        if backslash:
             if word in LATEX_SPACING:
                 continue
             word = LATEX_SAME.get(word, word)
