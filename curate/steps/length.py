@@ -35,7 +35,7 @@ def length(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFra
         )
         rules.append(Rule("too_long", total > limit, detail))
     too_long = first_failing(frame, rules)
-    remaining = frame.join(too_long, on="row", how="anti")
+    remaining = frame.filter(~pl.col("row").is_in(too_long["row"].implode())) if too_long.height else frame
     return pl.concat([too_long, length_bias(remaining, recipe.length_bias.max_chosen_longer_share)]).sort("row")
 
 
