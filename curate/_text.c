@@ -13,8 +13,8 @@
                  from h = length * G2, with mix splitmix64's finaliser.
    window key    for words w1..wL: h = (...(w1 * P + w2) * P + ...) + wL, key = h + L * G (mod 2^64);
                  computed with a rolling window, so every window costs O(1).
-   space hash    the bytes hash (8 bytes a mix, like words) of the text with every run of whitespace
-                 (Unicode White_Space) made one space and the ends stripped; the text's flag says it holds a character NFC might
+   space hash    bytes_hash (8 bytes a multiply) of the text with every run of whitespace (Unicode
+                 White_Space) made one space and the ends stripped; the text's flag says it holds a character NFC might
                  change (the caller normalises those texts first, see curate/normalize.py).
 
    Every hash is a fixed algorithm: the same texts give the same values on any machine and in any process. */
@@ -703,21 +703,22 @@ static inline uint32_t decode(const unsigned char *p, Py_ssize_t avail, int *siz
     return c;
 }
 
-/* A hash of n bytes: 8 at a time (little-endian, the last chunk zero-padded), h = mix(h ^ chunk) from
-   h = n * G2; one multiply chain per 8 bytes rather than per byte. */
+/* A hash of n bytes: 8 at a time (little-endian, the last chunk zero-padded), h = (h ^ chunk) * K from
+   h = n * G2, then mix(h): one multiply per 8 bytes on the chain. Only used to propose equal texts,
+   which callers then compare. */
 static uint64_t bytes_hash(const unsigned char *p, size_t n) {
     uint64_t h = (uint64_t)n * LENGTH_MIX, chunk;
     size_t k = 0;
     for (; k + 8 <= n; k += 8) {
         memcpy(&chunk, p + k, 8);
-        h = mix(h ^ chunk);
+        h = (h ^ chunk) * 0x9FB21C651E98DF25ULL;
     }
     if (k < n) {
         chunk = 0;
         for (size_t j = 0; k + j < n; j++) chunk |= (uint64_t)p[k + j] << (8 * j);
-        h = mix(h ^ chunk);
+        h = (h ^ chunk) * 0x9FB21C651E98DF25ULL;
     }
-    return h;
+    return mix(h);
 }
 
 /* Writes p[0..len) to out (room for len + 16 bytes) with every whitespace run (Unicode White_Space) made

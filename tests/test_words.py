@@ -25,14 +25,23 @@ def mix(x: int) -> int:
 
 
 def word_hash(word: str) -> int:
-    return bytes_hash(word.encode())
+    return chunk_hash(word.encode())
 
 
-def bytes_hash(data: bytes) -> int:
+def chunk_hash(data: bytes) -> int:
+    """curate/_text.c's word hash."""
     h = (len(data) * LENGTH_MIX) & MASK
     for start in range(0, len(data), 8):
         h = mix(h ^ int.from_bytes(data[start : start + 8], "little"))
     return h
+
+
+def bytes_hash(data: bytes) -> int:
+    """curate/_text.c's bytes_hash."""
+    h = (len(data) * LENGTH_MIX) & MASK
+    for start in range(0, len(data), 8):
+        h = ((h ^ int.from_bytes(data[start : start + 8], "little")) * 0x9FB21C651E98DF25) & MASK
+    return mix(h)
 
 
 def window_key(run: list[str]) -> int:
