@@ -767,24 +767,32 @@ static inline size_t collapse_into(const unsigned char *p, Py_ssize_t len, const
     return at;
 }
 
+/* Parses (views, validity, data, first, count, stable) and opens the texts; `stable` is the bitmap of the
+   NFC-stable code points below STABLE_BELOW. On success both are the caller's to release. */
+static int open_with_stable(PyObject *args, Texts *t, Py_buffer *stable) {
+    PyObject *views, *validity, *data;
+    Py_ssize_t first, count;
+    if (!PyArg_ParseTuple(args, "OOOnny*", &views, &validity, &data, &first, &count, stable)) return -1;
+    if (stable->len * 8 < STABLE_BELOW) {
+        PyBuffer_Release(stable);
+        PyErr_Format(PyExc_ValueError, "the stable bitmap must cover %d code points", STABLE_BELOW);
+        return -1;
+    }
+    if (texts_open(views, validity, data, first, count, t) < 0) {
+        PyBuffer_Release(stable);
+        return -1;
+    }
+    return 0;
+}
+
 /* Per text: the bytes_hash of the text with every whitespace run made one space and the ends stripped
    (collapse_into); and a flag for a character NFC might change (see collapse_into): the caller normalises
    those texts and hashes them again. */
 static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *views, *validity, *data;
-    Py_ssize_t first, count;
-    Py_buffer stable;
-    if (!PyArg_ParseTuple(args, "OOOnny*", &views, &validity, &data, &first, &count, &stable)) return NULL;
-    if (stable.len * 8 < STABLE_BELOW) {
-        PyBuffer_Release(&stable);
-        PyErr_Format(PyExc_ValueError, "the stable bitmap must cover %d code points", STABLE_BELOW);
-        return NULL;
-    }
     Texts t;
-    if (texts_open(views, validity, data, first, count, &t) < 0) {
-        PyBuffer_Release(&stable);
-        return NULL;
-    }
+    Py_buffer stable;
+    if (open_with_stable(args, &t, &stable) < 0) return NULL;
+    Py_ssize_t count = t.count;
     PyObject *hashes = PyBytes_FromStringAndSize(NULL, count * 8);
     PyObject *flags = PyBytes_FromStringAndSize(NULL, count);
     if (!hashes || !flags) {
@@ -832,24 +840,15 @@ static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
 
 /* ---- collapse_spaces(): each text with its whitespace runs made one space, ends stripped ------------ */
 
-/* collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, flags):
-   the texts as an Arrow large_string array's buffers (count + 1 offsets from 0), and per text a flag for a
-   character NFC might change (see space_hashes): the caller normalises those texts itself. */
+/* collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, flags,
+   hashes): the collapsed texts as an Arrow large_string array's buffers (count + 1 offsets from 0); per text a
+   flag for a character NFC might change (the caller normalises those texts itself); and the bytes_hash of each
+   collapsed text. */
 static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *views, *validity, *data;
-    Py_ssize_t first, count;
-    Py_buffer stable;
-    if (!PyArg_ParseTuple(args, "OOOnny*", &views, &validity, &data, &first, &count, &stable)) return NULL;
-    if (stable.len * 8 < STABLE_BELOW) {
-        PyBuffer_Release(&stable);
-        PyErr_Format(PyExc_ValueError, "the stable bitmap must cover %d code points", STABLE_BELOW);
-        return NULL;
-    }
     Texts t;
-    if (texts_open(views, validity, data, first, count, &t) < 0) {
-        PyBuffer_Release(&stable);
-        return NULL;
-    }
+    Py_buffer stable;
+    if (open_with_stable(args, &t, &stable) < 0) return NULL;
+    Py_ssize_t count = t.count;
     Py_ssize_t total = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         Py_ssize_t len;
