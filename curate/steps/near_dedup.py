@@ -18,7 +18,8 @@ def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, di
     config = recipe.near_dedup
     found = prompt_clusters(frame.select("row", *PROMPT_KEY, "key_hash"), config.threshold, config.shingle_words)
     annotated = frame.with_columns(found.rows["cluster"])  # in the frame's row order
-    sizes = annotated.group_by("cluster").agg(pl.col("prompt_key").n_unique().alias("prompts"), pl.len().alias("rows"))
+    grouped = annotated.select("cluster", "prompt_key").filter(pl.len().over("cluster") > 1)  # a lone row: no cluster
+    sizes = grouped.group_by("cluster").agg(pl.col("prompt_key").n_unique().alias("prompts"), pl.len().alias("rows"))
     shared = sizes.filter(pl.col("prompts") > 1)
     stats = {
         "clusters": shared.height,
