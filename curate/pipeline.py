@@ -87,11 +87,8 @@ def _count(step: str, rows_in: int, dropped: pl.DataFrame) -> StepCount:
 
 
 def _dropped_rows(frame: pl.DataFrame, drops: list[pl.DataFrame]) -> pl.DataFrame:
-    reasons = pl.concat(drops).select("row", "step", "reason", "detail").sort("row")
-    if not frame["row"].is_sorted():  # not a canonical frame: match rows by value
-        return reasons.join(frame, on="row", how="left").sort("row")
-    at = pl.Series(frame["row"].search_sorted(reasons["row"]))  # a canonical frame is in row order
-    return reasons.hstack(frame.drop("row")[at])
+    reasons = pl.concat(drops).select("row", "step", "reason", "detail")
+    return reasons.join(frame, on="row", how="left").sort("row")
 
 
 def check_conservation(rows_in: int, result: PipelineResult) -> None:
