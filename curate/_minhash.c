@@ -150,7 +150,8 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
         return NULL;
     size_t n = (size_t)present.len / 4;
     Py_ssize_t prompts = width > 0 ? sig.len / (2 * width) : 0;
-    int ok = width > 0 && rows > 0 && rows <= 4 && cap >= 2 && band_first >= 0 && band_count >= 0 &&
+    int ok = width > 0 && width <= 1024 && rows > 0 && rows <= 4 && cap >= 2 && band_first >= 0 &&
+             band_count >= 0 && band_first <= width && band_count <= width &&
              (band_first + band_count) * rows <= width && (size_t)system.len / 8 == n;
     const int32_t *ids = present.buf;
     for (size_t i = 0; ok && i < n; i++) ok = ids[i] >= 0 && ids[i] < prompts && (i == 0 || ids[i] > ids[i - 1]);
@@ -161,10 +162,11 @@ static PyObject *band_pairs(PyObject *Py_UNUSED(self), PyObject *args) {
     }
     const uint16_t *s = sig.buf;
     const uint64_t *sys = system.buf;
-    uint64_t *key = malloc(n * sizeof *key), *tmp_key = malloc(n * sizeof *tmp_key);
-    uint32_t *value = malloc(n * sizeof *value), *tmp_value = malloc(n * sizeof *tmp_value);
+    size_t room = n ? n : 1; /* malloc(0) may be NULL */
+    uint64_t *key = malloc(room * sizeof *key), *tmp_key = malloc(room * sizeof *tmp_key);
+    uint32_t *value = malloc(room * sizeof *value), *tmp_value = malloc(room * sizeof *tmp_value);
     /* every band's 32-bit keys, made in one pass over the signature rows (each row read once) */
-    uint32_t *band_keys = malloc((size_t)(band_count ? band_count : 1) * n * sizeof *band_keys);
+    uint32_t *band_keys = malloc((size_t)(band_count ? band_count : 1) * room * sizeof *band_keys);
     uint64_t *all = NULL;
     size_t nall = 0;
     Codes band = {0};
@@ -370,7 +372,7 @@ static PyObject *jaccard(PyObject *Py_UNUSED(self), PyObject *args) {
 
 static PyMethodDef METHODS[] = {
     {"signatures", signatures, METH_VARARGS,
-     "signatures(prompt int32, shingle uint64, multipliers uint64, offsets uint64, out uint16 writable, width)"},
+     "signatures(prompt int32, shingle uint64, multipliers uint32, offsets uint32, out uint16 writable, width)"},
     {"band_pairs", band_pairs, METH_VARARGS,
      "band_pairs(signatures uint16, width, present int32, system uint64, band_first, band_count, rows, cap) "
      "-> sorted distinct codes (uint64 bytes)"},

@@ -3,7 +3,7 @@
    Each function reads a run of strings straight from an Arrow string_view array, polars' own layout (its
    views, validity and data buffers, the index of the first string and the count), does one pass over the
    bytes with the GIL released (so two threads use both cores), and returns plain bytes that Python
-   views as numpy arrays. The rules are the ones `curate/textmatch.py` states in Python:
+   views as numpy arrays. The rules are the ones `curate/words.py` states in Python:
 
    match words   maximal runs of ASCII letters and digits, lowercased; every other character (any
                  byte of a non-ASCII character included) separates words. A word right after a
@@ -90,6 +90,8 @@ static void texts_close(Texts *t) {
 static int texts_check(const Texts *t) {
     const unsigned char *views = t->views.buf;
     for (Py_ssize_t i = t->first; i < t->first + t->count; i++) {
+        if (t->has_validity && !((((const unsigned char *)t->validity.buf)[i >> 3] >> (i & 7)) & 1))
+            continue; /* a null: text_at never reads its view */
         int32_t len, index, offset;
         memcpy(&len, views + 16 * i, 4);
         if (len < 0) return -1;
@@ -131,7 +133,8 @@ static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ss
     Py_DECREF(seq);
     t->first = first;
     t->count = count;
-    if (first < 0 || count < 0 || count > INT32_MAX || (first + count) * 16 > t->views.len ||
+    if (first < 0 || count < 0 || count > INT32_MAX || first > PY_SSIZE_T_MAX / 32 ||
+        (first + count) * 16 > t->views.len ||
         (t->has_validity && (first + count + 7) / 8 > t->validity.len) || texts_check(t) < 0) {
         PyErr_SetString(PyExc_ValueError, "not a valid string_view array: a view points outside its buffers");
         goto fail;
@@ -711,6 +714,9 @@ static uint64_t bytes_hash(const unsigned char *p, size_t n) {
     size_t k = 0;
     for (; k + 8 <= n; k += 8) {
         memcpy(&chunk, p + k, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        chunk = __builtin_bswap64(chunk); /* little-endian chunks everywhere: the same hash on any machine */
+#endif
         h = (h ^ chunk) * 0x9FB21C651E98DF25ULL;
     }
     if (k < n) {

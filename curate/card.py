@@ -59,7 +59,8 @@ def written_splits(report: dict[str, Any]) -> list[str]:
 
 
 def dataset_info(report: dict[str, Any], folder: Path) -> list[dict]:
-    """Features, split sizes and byte counts per config, as `push_to_hub` records them."""
+    """Features, split sizes and byte counts per config, in `push_to_hub`'s form, read from the files
+    (polars writes strings as Arrow `large_string`, so the features say so; `datasets` loads them as is)."""
     default = _info("default", {s: shards_of(folder, split_prefix(s)) for s in written_splits(report)})
     dropped = _info("dropped", {"dropped": shards_of(folder, DROPPED_PREFIX)})
     return [default, dropped] if report["rows_dropped"] else [default]

@@ -1,7 +1,8 @@
 """Near-duplicate prompt clusters: MinHash LSH over word shingles, each candidate pair checked exactly.
 
-The rule is exact: two prompts (with the same system turn) are near-duplicates when the Jaccard similarity
-of their sets of `shingle_words`-word shingles of match words (`curate/words.py`) is at least the threshold.
+The rule is exact on shingle hashes: two prompts (with the same system turn) are near-duplicates when the
+Jaccard similarity of their sets of `shingle_words`-word shingles of match words (`curate/words.py`, each a
+64-bit key) is at least the threshold.
 Boilerplate shingles, found in more than 1% of the prompts (and in more than 50) among those found in more
 than 0.5% of a fixed sample of 20,000 prompts (`prompt_shingles`), do not count: distilabel's
 math prompts all end in "Take a deep breath, think step by step, and give an accurate response", which
@@ -9,11 +10,12 @@ would otherwise make every two short questions look a third alike, and put most 
 
 MinHash LSH only proposes candidate pairs; every candidate is checked against the real shingle sets, so a
 kept pair never depends on hash luck. LSH finds a pair right at the threshold with probability above 99.5%
-(more above it). Clusters are the connected components of the confirmed pairs.
+(more above it; a bucket of more than BUCKET_CAP prompts only links neighbours, see candidate_pairs).
+Clusters are the connected components of the confirmed pairs.
 
-Every hash here is a fixed algorithm (`curate/_text.c` for words and shingles, 64-bit arithmetic for
-permutations and band keys): the same prompts give the same clusters in any process and with any polars or
-numpy version.
+Every hash here is a fixed algorithm (`curate/_text.c` for words and shingles, 32-bit multiply-shift for
+MinHash, 32-bit band keys, see `curate/_minhash.c`): the same prompts give the same clusters in any process
+and with any polars or numpy version.
 """
 
 from __future__ import annotations

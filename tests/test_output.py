@@ -197,3 +197,27 @@ def test_a_build_that_keeps_nothing_still_accounts_for_every_row(tmp_path):
 def test_the_card_is_not_in_the_hashed_files(tmp_path):
     report = build_from(tmp_path, rows_with_defects())
     assert "README.md" not in report["files"] and "data/train-00000-of-00001.parquet" in report["files"]
+
+
+def test_large_splits_are_written_as_hub_named_shards(tmp_path, monkeypatch):
+    from datasets import load_dataset
+
+    import curate.output
+
+    monkeypatch.setattr(curate.output, "SHARD_ROWS", 7)
+    report = build_from(tmp_path, rows_with_defects())
+    train = sorted(p.name for p in (tmp_path / "out/data").glob("train-*.parquet"))
+    assert train == [f"train-{i:05d}-of-00006.parquet" for i in range(6)]  # 36 rows, 7 a shard
+    assert set(report["files"]) == {f"data/{name}" for name in train} | {
+        "data/test-00000-of-00001.parquet",
+        "dropped/dropped-00000-of-00001.parquet",
+    }
+    loaded = load_dataset(str(tmp_path / "out"))
+    assert {name: split.num_rows for name, split in loaded.items()} == {"train": 36, "test": 4}
+    assert sorted([*loaded["train"]["source_row"], *loaded["test"]["source_row"]]) == list(range(40))
+
+
+def test_any_integer_seed_splits(tmp_path):
+    for seed in (-7, 0, 2**70):
+        report = build_from(tmp_path, rows_with_defects(), out=f"out{seed}", **{"split.seed": seed})
+        assert report["splits"] == {"train": 36, "test": 4}
