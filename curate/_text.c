@@ -177,21 +177,6 @@ static const char *LATEX_SPACING[] = {"displaystyle", "textstyle", "qquad", "qua
 
 static uint64_t FRAC_HASH, BINOM_HASH;
 
-/* The word hash: the lowercased bytes taken 8 at a time (little-endian, the last chunk zero-padded),
-   h = mix(h ^ chunk) for each from h = length * G2: one mix for most words. */
-static uint64_t word_hash(const unsigned char *lowered, size_t len) {
-    uint64_t h = (uint64_t)len * LENGTH_MIX, chunk = 0;
-    for (size_t i = 0; i < len; i++) {
-        chunk |= (uint64_t)lowered[i] << (8 * (i & 7));
-        if ((i & 7) == 7) {
-            h = mix(h ^ chunk);
-            chunk = 0;
-        }
-    }
-    if (len & 7) h = mix(h ^ chunk);
-    return h;
-}
-
 /* 1 if the word p[0..n) (any case) is `name` (lowercase). */
 static inline int word_is(const unsigned char *p, size_t n, const char *name) {
     if (strlen(name) != n) return 0;
@@ -225,6 +210,15 @@ static inline uint64_t word_chunk(const unsigned char *p, size_t m, size_t avail
     (void)avail;
     for (size_t k = 0; k < m; k++) chunk |= (uint64_t)LOWER[p[k]] << (8 * k);
     return chunk;
+}
+
+/* The word hash of the n letters and digits at p (`avail` bytes of the text start at p): the lowercased
+   bytes 8 at a time (little-endian, the last chunk zero-padded), h = mix(h ^ chunk) from h = n * G2; one mix
+   for most words. */
+static inline uint64_t word_hash(const unsigned char *p, size_t n, size_t avail) {
+    uint64_t h = (uint64_t)n * LENGTH_MIX;
+    for (size_t k = 0; k < n; k += 8) h = mix(h ^ word_chunk(p + k, n - k < 8 ? n - k : 8, avail - k));
+    return h;
 }
 
 #ifdef __SSE2__
@@ -262,10 +256,7 @@ static inline __attribute__((always_inline)) void word_at(const unsigned char *p
             return;
         }
     }
-    uint64_t h = (uint64_t)n * LENGTH_MIX;
-    for (size_t k = 0; k < n; k += 8)
-        h = mix(h ^ word_chunk(p + start + k, n - k < 8 ? n - k : 8, (size_t)(len - start) - k));
-    emit(state, h);
+    emit(state, word_hash(p + start, n, (size_t)(len - start)));
 }
 
 /* Calls `emit` for each match word of the text, in order. Always inlined, so that each caller's sink is
@@ -302,44 +293,6 @@ static inline __attribute__((always_inline)) void each_word(const unsigned char 
         word_at(p, len, start, i, emit, state);
     }
 #endif
-}
-
-/* ---- words(): every word hash of every text (for tests and small inputs) ------------------------ */
-
-typedef struct {
-    Buffer *owner, *value;
-    int32_t text;
-    int failed;
-} WordsState;
-
-static inline void words_sink(void *s, uint64_t word) {
-    WordsState *st = s;
-    if (buffer_push(st->owner, &st->text, 4) || buffer_push(st->value, &word, 8)) st->failed = 1;
-}
-
-static PyObject *py_words(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *views, *validity, *data;
-    Py_ssize_t first, count;
-    if (!PyArg_ParseTuple(args, "OOOnn", &views, &validity, &data, &first, &count)) return NULL;
-    Texts t;
-    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
-    Buffer owner = {0}, value = {0};
-    WordsState st = {&owner, &value, 0, 0};
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t i = 0; i < count && !st.failed; i++) {
-        Py_ssize_t len;
-        const unsigned char *p = text_at(&t, i, &len);
-        st.text = (int32_t)i;
-        each_word(p, len, words_sink, &st);
-    }
-    Py_END_ALLOW_THREADS;
-    texts_close(&t);
-    if (st.failed) {
-        free(owner.data);
-        free(value.data);
-        return PyErr_NoMemory();
-    }
-    return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
 }
 
 /* ---- a set of keys, each with its position in the list it was built from ------------------------- */
@@ -908,7 +861,6 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
 /* ---- module -------------------------------------------------------------------------------------- */
 
 static PyMethodDef METHODS[] = {
-    {"words", py_words, METH_VARARGS, "words(views, validity, data, first, count) -> (text int32 bytes, hash uint64 bytes)"},
     {"windows", py_windows, METH_VARARGS,
      "windows(views, validity, data, first, count, size, min_words, held) -> (text int32 bytes, key uint64 bytes, "
      "held counts int64 bytes)"},
@@ -928,7 +880,7 @@ static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_text", "Byte loops 
 PyMODINIT_FUNC PyInit__text(void) {
     init_tables();
     for (int c = 0; c < 256; c++) SPACE[c] = (c == ' ' || (c >= 0x09 && c <= 0x0D));
-    FRAC_HASH = word_hash((const unsigned char *)"frac", 4);
-    BINOM_HASH = word_hash((const unsigned char *)"binom", 5);
+    FRAC_HASH = word_hash((const unsigned char *)"frac", 4, 4);
+    BINOM_HASH = word_hash((const unsigned char *)"binom", 5, 5);
     return PyModule_Create(&MODULE);
 }

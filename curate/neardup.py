@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.normalize import mix
+from curate.normalize import GOLDEN, mix
 from curate.words import windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
@@ -142,7 +142,7 @@ def _permutations(count: int) -> tuple[np.ndarray, np.ndarray]:
     """Fixed odd 32-bit multipliers and offsets from a splitmix64 sequence (never numpy's RNG, whose streams
     may change)."""
     with np.errstate(over="ignore"):
-        sequence = mix(np.arange(1, 2 * count + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        sequence = mix(np.arange(1, 2 * count + 1, dtype=np.uint64) * GOLDEN)
     sequence = (sequence >> np.uint64(32)).astype(np.uint32)
     return sequence[:count] | np.uint32(1), sequence[count:]
 

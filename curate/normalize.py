@@ -14,6 +14,7 @@ _WHITESPACE_RUNS = r"\s\s+|[^\S ]"
 
 KEY_COLUMNS = {"system": "system_key", "prompt": "prompt_key"}
 RESPONSE_KEYS = {"chosen": "chosen_key", "rejected": "rejected_key"}
+GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, odd: spreads one 64-bit value over another
 
 
 def normalize_series(texts: pl.Series) -> pl.Series:
@@ -102,11 +103,11 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     normalised texts themselves (`response_keys`)."""
     (system, system_hash), (prompt, prompt_hash) = (_normal(frame[text]) for text in KEY_COLUMNS)
     with np.errstate(over="ignore"):
-        key_hash = mix(system_hash * np.uint64(0x9E3779B97F4A7C15) + prompt_hash)
+        key_hash = mix(system_hash * GOLDEN + prompt_hash)
     keyed = frame.with_columns(system.alias("system_key"), prompt.alias("prompt_key"), pl.Series("key_hash", key_hash))
     chosen, rejected = (_normal_hashes(frame[column]) for column in RESPONSE_KEYS)
     with np.errstate(over="ignore"):
-        both = chosen * np.uint64(0x9E3779B97F4A7C15) + rejected
+        both = chosen * GOLDEN + rejected
     maybe_equal = np.flatnonzero(chosen == rejected)
     equal = np.zeros(frame.height, bool)
     if len(maybe_equal):

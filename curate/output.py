@@ -48,13 +48,13 @@ def write_shards(
     rows: int,
     part: Callable[[int, int], pl.DataFrame],
     written: Callable[[str], object] = lambda _name: None,
-) -> list[str]:
+) -> None:
     """Write `rows` rows as parquet shards of at most SHARD_ROWS rows (one file, maybe empty, when there
     are none), each made by `part(offset, length)` only when it is written, so a large split never exists
     whole in memory. polars writes each shard straight from its own buffers, with fixed settings (zstd level
-    ZSTD_LEVEL, row groups of ROW_GROUP rows), so the same rows give the same bytes. Returns the paths written."""
+    ZSTD_LEVEL, row groups of ROW_GROUP rows), so the same rows give the same bytes. `written` is told each
+    path as soon as its file is complete."""
     count = max(1, -(-rows // SHARD_ROWS))
-    names = []
     for index in range(count):
         name = shard_path(prefix, index, count)
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -63,8 +63,6 @@ def write_shards(
             folder / name, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP
         )
         written(name)
-        names.append(name)
-    return names
 
 
 def sha256_file(path: Path) -> str:

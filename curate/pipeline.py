@@ -11,6 +11,7 @@ import polars as pl
 from curate.config import Recipe
 from curate.errors import ConservationError
 from curate.normalize import with_keys
+from curate.steps import without
 from curate.steps.decontaminate import decontaminate
 from curate.steps.dedup import dedup
 from curate.steps.length import length, with_lengths
@@ -72,8 +73,7 @@ def run_pipeline(
             kept, stats[step.name] = step.annotate(kept, recipe)
         dropped = step.drops(kept, recipe, has_ratings).with_columns(step=pl.lit(step.name))
         funnel.append(_count(step.name, kept.height, dropped))
-        if dropped.height:
-            kept = kept.filter(~pl.col("row").is_in(dropped["row"].implode()))
+        kept = without(kept, dropped)
         drops.append(dropped)
     result = PipelineResult(kept, _dropped_rows(frame, drops), funnel, stats)
     check_conservation(frame.height, result)

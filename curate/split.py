@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.normalize import mix
+from curate.normalize import GOLDEN, mix
 
 GROUP_KEY = ["system_key", "prompt_key"]
 
@@ -35,5 +35,5 @@ def _group_hashes(groups: pl.DataFrame, seed: int) -> np.ndarray:
     `key_hash`, so the split is the same in any process. Groups with equal hashes keep the order they were
     first seen in."""
     with np.errstate(over="ignore"):
-        start = mix(np.full(1, seed % 2**64, np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1))
+        start = mix(np.full(1, seed % 2**64, np.uint64) * GOLDEN + np.uint64(1))
         return mix(start ^ groups["key_hash"].to_numpy())

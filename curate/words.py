@@ -71,9 +71,7 @@ def space_hashes(texts: pl.Series, stable: bytes) -> tuple[np.ndarray, np.ndarra
     whether it holds a character NFC might change: one not in ASCII nor in `stable` (a bitmap of the
     NFC-stable code points below U+3000). Those texts are the caller's to normalise and hash again."""
     parts = _per_chunk(texts, lambda *where: _text.space_hashes(*where, stable))
-    hashes = np.concatenate([np.zeros(0, np.uint64), *(np.frombuffer(h, np.uint64) for _, h, _ in parts)])
-    flags = np.concatenate([np.zeros(0, np.bool_), *(np.frombuffer(f, np.bool_) for _, _, f in parts)])
-    return hashes, flags
+    return _joined(parts, 1, np.uint64), _joined(parts, 2, np.bool_)
 
 
 def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndarray, np.ndarray]:
@@ -89,9 +87,7 @@ def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndar
     collapsed = pl.Series(texts.name, pa.chunked_array(arrays, pa.large_string()), pl.String)
     if texts.null_count():
         collapsed = pl.select(pl.when(texts.is_not_null()).then(collapsed)).to_series().alias(texts.name)
-    flags = np.concatenate([np.zeros(0, np.bool_), *(np.frombuffer(f, np.bool_) for *_, f, _ in parts)])
-    hashes = np.concatenate([np.zeros(0, np.uint64), *(np.frombuffer(h, np.uint64) for *_, h in parts)])
-    return collapsed, flags, hashes
+    return collapsed, _joined(parts, 3, np.bool_), _joined(parts, 4, np.uint64)
 
 
 def _per_chunk(texts: pl.Series, call: Callable[..., Any]) -> list[tuple]:
@@ -101,6 +97,11 @@ def _per_chunk(texts: pl.Series, call: Callable[..., Any]) -> list[tuple]:
     with ThreadPoolExecutor(max_workers=_threads()) as pool:
         calls = [pool.submit(call, views, validity, data, offset + s, min(CHUNK_ROWS, len(texts) - s)) for s in starts]
         return [(start, *done.result()) for start, done in zip(starts, calls, strict=True)]
+
+
+def _joined(parts: list[tuple], at: int, dtype: type) -> np.ndarray:
+    """Output `at` of every chunk (one value per text) as one array, in row order."""
+    return np.concatenate([np.zeros(0, dtype), *(np.frombuffer(part[at], dtype) for part in parts)])
 
 
 def _owned(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray]:

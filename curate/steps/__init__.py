@@ -38,5 +38,10 @@ def first_failing(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
     return failing.select("row", reason.alias("reason"), detail.alias("detail")).cast(DROPS_SCHEMA)
 
 
+def without(frame: pl.DataFrame, dropped: pl.DataFrame) -> pl.DataFrame:
+    """`frame` less the rows in `dropped`, in order (a hash-set filter; the frame itself when none)."""
+    return frame.filter(~pl.col("row").is_in(dropped["row"].implode())) if dropped.height else frame
+
+
 def _detail(rule: Rule) -> pl.Expr:
     return rule.detail if rule.detail is not None else pl.lit(None, pl.String)

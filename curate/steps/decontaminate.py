@@ -28,18 +28,25 @@ FOUND_SCHEMA |= {"text": pl.String, "text_order": pl.Int32}
 
 
 @dataclass(frozen=True)
+class ItemWords:
+    """The match words of benchmark item `item` of benchmark `order`, split when first asked for."""
+
+    texts: list[list[str]]  # per benchmark, its items
+    split: dict[tuple[int, int], list[str]] = field(default_factory=dict)
+
+    def __call__(self, order: int, item: int) -> list[str]:
+        if (order, item) not in self.split:
+            self.split[order, item] = match_words(self.texts[order][item])
+        return self.split[order, item]
+
+
+@dataclass(frozen=True)
 class Items:
     """The benchmark items as the search needs them."""
 
     runs: pl.DataFrame  # key (uint64), benchmark, benchmark_order, item, needed: one row per (run, item)
     lengths: list[int]  # the run lengths to look for: `ngram`, and the word counts of shorter items
-    texts: list[list[str]]  # per benchmark, its items
-    split: dict[tuple[int, int], list[str]] = field(default_factory=dict)  # match words, made when first needed
-
-    def words(self, order: int, item: int) -> list[str]:
-        if (order, item) not in self.split:
-            self.split[order, item] = match_words(self.texts[order][item])
-        return self.split[order, item]
+    words: ItemWords
 
 
 def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmark]) -> pl.DataFrame:
@@ -63,22 +70,21 @@ def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmar
 def item_runs(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> Items:
     """Each item's distinct runs of `ngram` match words (or all its words, when it has fewer), and how many
     of them a text must hold. Items of fewer than SHORTEST_ITEM words are not used."""
-    parts, lengths = [], {ngram}
-    items = Items(pl.DataFrame(), [], [bench.items for bench in benchmarks])
+    parts, lengths, words = [], {ngram}, ItemWords([bench.items for bench in benchmarks])
     for order, bench in enumerate(benchmarks):
         texts = pl.Series("text", bench.items, pl.String)
         item, key, _ = windows(texts, ngram, SHORTEST_ITEM)
         runs = pl.DataFrame({"key": key, "item": item})
         counted = runs.group_by("item").agg(pl.len(), needed=(pl.len() * min_overlap).ceil().cast(pl.Int64))
-        parts.append(runs.join(counted.drop("len"), on="item").with_columns(benchmark=pl.lit(bench.name)))
-        parts[-1] = parts[-1].with_columns(benchmark_order=order)
+        named = {"benchmark": pl.lit(bench.name), "benchmark_order": order}
+        parts.append(runs.join(counted.drop("len"), on="item").with_columns(**named))
         # An item with one run may be shorter than `ngram` words: its own length is then looked for too.
         for index in counted.filter(pl.col("len") == 1)["item"].to_list():
-            lengths.add(min(ngram, len(items.words(order, index))))
+            lengths.add(min(ngram, len(words(order, index))))
     schema = {"key": pl.UInt64, "benchmark": pl.String, "benchmark_order": pl.Int32, "item": pl.Int64}
     schema |= {"needed": pl.Int64}
     runs = pl.concat([p.select(*schema).cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
-    return Items(runs, sorted(lengths), items.texts, items.split)
+    return Items(runs, sorted(lengths), words)
 
 
 def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int, confirmed: pl.Series) -> pl.DataFrame:
@@ -89,10 +95,9 @@ def matches(frame: pl.DataFrame, text: str, order: int, items: Items, ngram: int
     per_item = hits.join(items.runs, on="key").group_by("index", "benchmark", "benchmark_order", "item")
     counted = per_item.agg(pl.len().alias("found"), pl.col("needed").first())
     likely = counted.filter(pl.col("found") >= pl.col("needed")).sort("index", "benchmark_order", "item")
-    likely = likely.filter(~frame["row"].gather(likely["index"]).is_in(confirmed.implode()))
-    rows = frame["row"].gather(likely["index"])
-    exact = _exact(frame[text], likely, items, ngram)
-    found = likely.with_columns(row=rows).filter(exact)
+    likely = likely.with_columns(row=frame["row"].gather(likely["index"]))
+    likely = likely.filter(~pl.col("row").is_in(confirmed.implode()))
+    found = likely.filter(_exact(frame[text], likely, items, ngram))
     return found.select("row", "benchmark", "benchmark_order", "item", text=pl.lit(text), text_order=order).cast(
         FOUND_SCHEMA
     )

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from curate.config import Recipe
-from curate.steps import DROPS_SCHEMA, Rule, first_failing
+from curate.steps import DROPS_SCHEMA, Rule, first_failing, without
 
 LENGTH_COLUMNS = ["prompt_len", "chosen_len", "rejected_len"]
 
@@ -35,7 +35,7 @@ def length(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFra
         )
         rules.append(Rule("too_long", total > limit, detail))
     too_long = first_failing(frame, rules)
-    remaining = frame.filter(~pl.col("row").is_in(too_long["row"].implode())) if too_long.height else frame
+    remaining = without(frame, too_long)
     return pl.concat([too_long, length_bias(remaining, recipe.length_bias.max_chosen_longer_share)]).sort("row")
 
 
