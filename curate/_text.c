@@ -224,22 +224,27 @@ static inline uint64_t word_hash(const unsigned char *p, size_t n, size_t avail)
 #ifdef __SSE2__
 #include <emmintrin.h>
 
-/* Bit k set when byte k of the 16 at p is an ASCII letter or digit; bytes at or past `avail` count as not. */
-static inline unsigned alnum_mask(const unsigned char *p, Py_ssize_t avail) {
-    __m128i bytes;
-    if (avail >= 16) {
-        bytes = _mm_loadu_si128((const __m128i *)p);
-    } else {
-        unsigned char tail[16] = {0};
-        memcpy(tail, p, (size_t)(avail > 0 ? avail : 0));
-        bytes = _mm_loadu_si128((const __m128i *)tail);
-    }
+/* Bit k set when byte k of the 16 at p is an ASCII letter or digit. */
+static inline uint64_t alnum_mask16(const unsigned char *p) {
+    __m128i bytes = _mm_loadu_si128((const __m128i *)p);
     /* unsigned x < k  <=>  min(x, k - 1) == x */
     __m128i digit = _mm_sub_epi8(bytes, _mm_set1_epi8('0'));
     __m128i letter = _mm_sub_epi8(_mm_or_si128(bytes, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
     __m128i is_digit = _mm_cmpeq_epi8(_mm_min_epu8(digit, _mm_set1_epi8(9)), digit);
     __m128i is_letter = _mm_cmpeq_epi8(_mm_min_epu8(letter, _mm_set1_epi8(25)), letter);
-    return (unsigned)_mm_movemask_epi8(_mm_or_si128(is_digit, is_letter));
+    return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_or_si128(is_digit, is_letter));
+}
+
+/* Bit k set when byte k of the 64 at p is an ASCII letter or digit; bytes at or past `avail` count as not.
+   64 bytes a step: the loop over a step's word boundaries ends (a mispredicted branch) once per 64 bytes. */
+static inline uint64_t alnum_mask(const unsigned char *p, Py_ssize_t avail) {
+    unsigned char tail[64];
+    if (avail < 64) {
+        memset(tail, 0, sizeof tail);
+        memcpy(tail, p, (size_t)(avail > 0 ? avail : 0));
+        p = tail;
+    }
+    return alnum_mask16(p) | alnum_mask16(p + 16) << 16 | alnum_mask16(p + 32) << 32 | alnum_mask16(p + 48) << 48;
 }
 
 #endif
@@ -260,19 +265,19 @@ static inline __attribute__((always_inline)) void word_at(const unsigned char *p
 }
 
 /* Calls `emit` for each match word of the text, in order. Always inlined, so that each caller's sink is
-   inlined into the loop too. With SSE2, 16 bytes are classified at once and words found from the bits
+   inlined into the loop too. With SSE2, 64 bytes are classified at once and words found from the bits
    where the class changes. */
 static inline __attribute__((always_inline)) void each_word(const unsigned char *p, Py_ssize_t len, WordSink emit,
                                                             void *state) {
 #ifdef __SSE2__
     Py_ssize_t start = -1; /* where the current word began; -1 between words */
-    unsigned previous = 0; /* 1 when the byte before this block is a letter or digit */
-    for (Py_ssize_t base = 0; base < len; base += 16) {
-        unsigned mask = alnum_mask(p + base, len - base);
-        unsigned changes = (mask ^ ((mask << 1) | previous)) & 0xFFFF;
-        previous = mask >> 15;
+    uint64_t previous = 0; /* 1 when the byte before this block is a letter or digit */
+    for (Py_ssize_t base = 0; base < len; base += 64) {
+        uint64_t mask = alnum_mask(p + base, len - base);
+        uint64_t changes = mask ^ ((mask << 1) | previous);
+        previous = mask >> 63;
         while (changes) {
-            Py_ssize_t at = base + __builtin_ctz(changes);
+            Py_ssize_t at = base + __builtin_ctzll(changes);
             changes &= changes - 1;
             if (start < 0) {
                 start = at;
@@ -297,19 +302,25 @@ static inline __attribute__((always_inline)) void each_word(const unsigned char 
 
 /* ---- a set of keys, each with its position in the list it was built from ------------------------- */
 
-#define FILTER_BITS 18 /* a 32 KiB bitmap in front of the table: stays in L1, and most lookups stop there */
+/* In front of the table, a Bloom filter of two bits per key in one 64-bit word, with 16 bits per key: about
+   1.4% of absent keys get past it (one bit per key in a fixed 32 KiB let 18% of lookups at 50k keys through,
+   each a likely cache miss in the table). It stays in L2 for the benchmarks' 100k keys. */
+#define FILTER_BITS_PER_KEY 16
 
 typedef struct {
     uint64_t *slots;
     int64_t *positions;
-    uint64_t filter[(1 << FILTER_BITS) / 64];
+    uint64_t *filter;
     size_t mask;
-    int shift;
+    int shift, filter_shift;
     int64_t zero_position; /* the key 0 marks an empty slot, so its position is kept here (-1: absent) */
 } KeyMap;
 
-static inline size_t filter_bit(uint64_t key) {
-    return (size_t)((key * 0xC2B2AE3D27D4EB4FULL) >> (64 - FILTER_BITS));
+/* The filter word of the key (top bits of key * G) and its two bits in that word (from bits 20-31). */
+static inline uint64_t filter_bits(const KeyMap *map, uint64_t key, size_t *word) {
+    uint64_t m = key * 0xC2B2AE3D27D4EB4FULL;
+    *word = (size_t)(m >> map->filter_shift);
+    return (1ULL << ((m >> 20) & 63)) | (1ULL << ((m >> 26) & 63));
 }
 
 /* Keys may be unmixed (window keys are sums): the slot comes from the top bits of key * G. */
@@ -320,8 +331,10 @@ static inline size_t keymap_slot(const KeyMap *map, uint64_t key) {
 static void keymap_free(KeyMap *map) {
     free(map->slots);
     free(map->positions);
+    free(map->filter);
     map->slots = NULL;
     map->positions = NULL;
+    map->filter = NULL;
 }
 
 /* Returns -1 when out of memory. A key listed twice keeps its first position. */
@@ -332,16 +345,23 @@ static int keymap_build(const uint64_t *keys, size_t n, KeyMap *map) {
         cap *= 2;
         bits++;
     }
+    size_t words = 64;
+    int word_bits = 6;
+    while (words * 64 < FILTER_BITS_PER_KEY * n) {
+        words *= 2;
+        word_bits++;
+    }
     map->slots = calloc(cap, sizeof *map->slots);
     map->positions = malloc(cap * sizeof *map->positions);
-    if (!map->slots || !map->positions) {
+    map->filter = calloc(words, sizeof *map->filter);
+    if (!map->slots || !map->positions || !map->filter) {
         keymap_free(map);
         return -1;
     }
     map->mask = cap - 1;
     map->shift = 64 - bits;
+    map->filter_shift = 64 - word_bits;
     map->zero_position = -1;
-    memset(map->filter, 0, sizeof map->filter);
     for (size_t i = 0; i < n; i++) {
         uint64_t key = keys[i];
         if (key == 0) {
@@ -353,7 +373,9 @@ static int keymap_build(const uint64_t *keys, size_t n, KeyMap *map) {
         if (map->slots[at] == key) continue;
         map->slots[at] = key;
         map->positions[at] = (int64_t)i;
-        map->filter[filter_bit(key) / 64] |= 1ULL << (filter_bit(key) % 64);
+        size_t word;
+        uint64_t bits = filter_bits(map, key, &word);
+        map->filter[word] |= bits;
     }
     return 0;
 }
@@ -361,8 +383,9 @@ static int keymap_build(const uint64_t *keys, size_t n, KeyMap *map) {
 /* The key's position, or -1. */
 static inline int64_t keymap_get(const KeyMap *map, uint64_t key) {
     if (key == 0) return map->zero_position;
-    size_t bit = filter_bit(key);
-    if (!((map->filter[bit / 64] >> (bit % 64)) & 1)) return -1;
+    size_t word;
+    uint64_t bits = filter_bits(map, key, &word);
+    if ((map->filter[word] & bits) != bits) return -1;
     size_t at = keymap_slot(map, key);
     while (map->slots[at]) {
         if (map->slots[at] == key) return map->positions[at];
@@ -538,35 +561,21 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
 
 /* ---- find(): windows of the texts that are among given keys ---------------------------------------- */
 
-typedef struct {
-    const KeyMap *set;
-    const int *lengths;
-    int nlengths;
-    uint64_t powers[MAX_WINDOW + 1];
-    uint64_t ring[MAX_WINDOW]; /* the last words, ring[seen % MAX_WINDOW] */
-    uint64_t folded[MAX_WINDOW + 1];
-    size_t seen;
-    int32_t text;
-    Buffer *owner, *value;
-    int failed;
-} FindState;
-
-static inline void find_sink(void *s, uint64_t word) {
-    FindState *st = s;
-    st->ring[st->seen % MAX_WINDOW] = word;
-    st->seen++;
-    for (int k = 0; k < st->nlengths; k++) {
-        int L = st->lengths[k];
-        uint64_t h = st->folded[L] * WINDOW_PRIME + word;
-        if (st->seen > (size_t)L) h -= st->ring[(st->seen - 1 - L) % MAX_WINDOW] * st->powers[L];
-        st->folded[L] = h;
-        if (st->seen >= (size_t)L) {
+/* Appends (text, key) for every window of L words of words[0..n) whose key is in `set`; -1 when out of
+   memory. The text's words are hashed first (list_sink), so this loop has no branch but the rare hit. */
+static int find_windows(const uint64_t *words, size_t n, int L, uint64_t power, const KeyMap *set, int32_t text,
+                        Buffer *owner, Buffer *value) {
+    uint64_t h = 0;
+    size_t size = (size_t)L;
+    for (size_t j = 0; j < n; j++) {
+        h = h * WINDOW_PRIME + words[j];
+        if (j >= size) h -= words[j - size] * power;
+        if (j + 1 >= size) {
             uint64_t key = window_key(h, L);
-            if (keymap_get(st->set, key) >= 0) {
-                if (buffer_push(st->owner, &st->text, 4) || buffer_push(st->value, &key, 8)) st->failed = 1;
-            }
+            if (keymap_get(set, key) >= 0 && (buffer_push(owner, &text, 4) || buffer_push(value, &key, 8))) return -1;
         }
     }
+    return 0;
 }
 
 /* The (text, key) of every window of the listed lengths whose key is in `keys` (uint64 bytes). A text
@@ -577,17 +586,21 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_buffer keys;
     if (!PyArg_ParseTuple(args, "OOOnny*O", &views, &validity, &data, &first, &count, &keys, &lengths_obj))
         return NULL;
-    FindState st;
-    memset(&st, 0, sizeof st);
     int lengths[MAX_WINDOW];
+    uint64_t powers[MAX_WINDOW];
     PyObject *seq = PySequence_Fast(lengths_obj, "lengths must be a sequence of ints");
     if (!seq) goto fail_keys;
     Py_ssize_t nlen = PySequence_Fast_GET_SIZE(seq);
     if (nlen > MAX_WINDOW) nlen = -1;
     for (Py_ssize_t k = 0; k < nlen; k++) {
         long L = PyLong_AsLong(PySequence_Fast_GET_ITEM(seq, k));
-        if (L < 1 || L > MAX_WINDOW - 1) nlen = -1;
-        else lengths[k] = (int)L;
+        if (L < 1 || L > MAX_WINDOW - 1) {
+            nlen = -1;
+            break;
+        }
+        lengths[k] = (int)L;
+        powers[k] = 1;
+        for (long m = 0; m < L; m++) powers[k] *= WINDOW_PRIME;
     }
     Py_DECREF(seq);
     if (nlen < 0) {
@@ -606,27 +619,24 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
         goto fail_keys;
     }
     Buffer owner = {0}, value = {0};
-    st.set = &set;
-    st.lengths = lengths;
-    st.nlengths = (int)nlen;
-    st.owner = &owner;
-    st.value = &value;
-    st.powers[0] = 1;
-    for (int k = 1; k <= MAX_WINDOW; k++) st.powers[k] = st.powers[k - 1] * WINDOW_PRIME;
+    WordList words = {0};
+    int failed = 0;
     Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t i = 0; i < count && !st.failed; i++) {
+    for (Py_ssize_t i = 0; i < count && !failed; i++) {
         Py_ssize_t len;
         const unsigned char *p = text_at(&t, i, &len);
-        st.text = (int32_t)i;
-        st.seen = 0;
-        memset(st.folded, 0, sizeof st.folded);
-        each_word(p, len, find_sink, &st);
+        words.len = 0;
+        each_word(p, len, list_sink, &words);
+        failed = words.failed;
+        for (Py_ssize_t k = 0; k < nlen && !failed; k++)
+            failed = find_windows(words.words, words.len, lengths[k], powers[k], &set, (int32_t)i, &owner, &value);
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
     keymap_free(&set);
     PyBuffer_Release(&keys);
-    if (st.failed) {
+    free(words.words);
+    if (failed) {
         free(owner.data);
         free(value.data);
         return PyErr_NoMemory();
@@ -691,16 +701,23 @@ static inline size_t collapse_into(const unsigned char *p, Py_ssize_t len, const
     Py_ssize_t j = 0;
     while (j < len) {
 #ifdef __SSE2__
-        if (len - j >= 16) { /* bytes 0x21..0x7F: neither whitespace nor part of a non-ASCII character */
+        if (len - j >= 16) {
+            /* Printable ASCII with single spaces between words (most of prose) is copied as it is, 16 bytes
+               at a time, up to the first byte that is not: a control or non-ASCII byte, or a space right
+               after whitespace (or at the start). A space last in the copied run becomes the pending space,
+               as whitespace after it would join its run. */
             __m128i block = _mm_loadu_si128((const __m128i *)(p + j));
-            unsigned plain = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(block, _mm_set1_epi8(0x20)));
-            unsigned run = plain == 0xFFFF ? 16 : (unsigned)__builtin_ctz(~plain);
+            unsigned printable = (unsigned)_mm_movemask_epi8(_mm_cmpgt_epi8(block, _mm_set1_epi8(0x1F)));
+            unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, _mm_set1_epi8(' ')));
+            unsigned after_space = (spaces << 1) | (unsigned)(pending_space || !started);
+            unsigned stop = (~printable | (spaces & after_space)) & 0xFFFF;
+            unsigned run = stop ? (unsigned)__builtin_ctz(stop) : 16;
             if (run) {
                 if (pending_space) out[at++] = ' ';
-                pending_space = 0;
+                _mm_storeu_si128((__m128i *)(out + at), block); /* the bytes past the run are overwritten later */
+                pending_space = (int)((spaces >> (run - 1)) & 1);
+                at += run - (unsigned)pending_space;
                 started = 1;
-                _mm_storeu_si128((__m128i *)(out + at), block); /* the bytes past `run` are overwritten later */
-                at += run;
                 j += run;
                 continue;
             }

@@ -61,10 +61,12 @@ def reference_windows(text: str, size: int, min_words: int) -> set[int]:
 
 
 # Texts that exercise the rules: ASCII words and digits, case, LaTeX commands, punctuation, non-ASCII
-# letters and whitespace, long words (over 8 and 16 bytes) and runs across the 16-byte blocks.
+# letters and whitespace, long words (over 8 and 16 bytes), prose with single spaces (copied 16 bytes at a
+# time) and runs across the 16- and 64-byte blocks.
 PIECES = st.sampled_from(
     ["x", "Apple", "42", "3.14", "\\left(", "\\leftarrow", "\\dfrac", "\\Big", "\\quad1", "é", "²", "π", " ",
-     "\u00a0", "\u3000", "\t\n", "  ", "$", "{", "}", "\\", "abcdefghijklmnopqrstuvwxyz0123", "Ω", "e\u0301"]
+     "\u00a0", "\u3000", "\t\n", "  ", "$", "{", "}", "\\", "abcdefghijklmnopqrstuvwxyz0123", "Ω", "e\u0301",
+     "Tom has 12 apples and ", " gives 3 away. "]
 )  # fmt: skip
 TEXTS = st.lists(st.lists(PIECES, max_size=40).map("".join) | st.text(max_size=60), min_size=1, max_size=12)
 
