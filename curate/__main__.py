@@ -1,3 +1,3 @@
-from curate.cli import app
+from curate.cli import main
 
-app()
+main()

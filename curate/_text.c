@@ -46,7 +46,8 @@ typedef struct {
     size_t len, cap; /* bytes */
 } Buffer;
 
-static int buffer_push(Buffer *b, const void *item, size_t size) {
+/* Room for `size` more bytes; -1 when out of memory. */
+static int buffer_reserve(Buffer *b, size_t size) {
     if (b->len + size > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 1 << 16;
         while (cap < b->len + size) cap *= 2;
@@ -55,16 +56,56 @@ static int buffer_push(Buffer *b, const void *item, size_t size) {
         b->data = grown;
         b->cap = cap;
     }
+    return 0;
+}
+
+static int buffer_push(Buffer *b, const void *item, size_t size) {
+    if (buffer_reserve(b, size) < 0) return -1;
     memcpy(b->data + b->len, item, size);
     b->len += size;
     return 0;
 }
 
+/* Bytes made here (from malloc), read through the buffer protocol and freed with the object: outputs reach
+   numpy without a copy (a copy of a large output costs as much again in page faults). */
+typedef struct {
+    PyObject_HEAD char *data;
+    Py_ssize_t len;
+} Block;
+
+static int block_get(Block *self, Py_buffer *view, int flags) {
+    static char empty[1];
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : empty, self->len, 1, flags);
+}
+
+static void block_dealloc(Block *self) {
+    free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyBufferProcs BLOCK_PROCS = {.bf_getbuffer = (getbufferproc)block_get};
+
+static PyTypeObject BlockType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.Block",
+    .tp_basicsize = sizeof(Block),
+    .tp_dealloc = (destructor)block_dealloc,
+    .tp_as_buffer = &BLOCK_PROCS,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Bytes made by curate's C loops (buffer protocol, read-only).",
+};
+
+/* The buffer's bytes as a Block, which takes them over. */
 static PyObject *buffer_bytes(Buffer *b) {
-    PyObject *out = PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
-    free(b->data);
+    Block *block = PyObject_New(Block, &BlockType);
+    if (!block) {
+        free(b->data);
+    } else {
+        block->data = b->data;
+        block->len = (Py_ssize_t)b->len;
+    }
     b->data = NULL;
-    return out;
+    b->len = b->cap = 0;
+    return (PyObject *)block;
 }
 
 /* ---- the strings of one Arrow string_view array ------------------------------------------------ */
@@ -160,6 +201,263 @@ static inline const unsigned char *text_at(const Texts *t, Py_ssize_t i, Py_ssiz
     memcpy(&offset, view + 12, 4);
     return (const unsigned char *)t->data[index].buf + offset;
 }
+
+/* ---- Arrow C data interface: polars' string columns in, large_string columns out -------------------
+
+   polars exports a column through `__arrow_c_stream__` (string_view, "vu") and imports any object with
+   `__arrow_c_array__`, so the loops read its buffers and hand back their results without pyarrow. */
+
+struct ArrowSchema {
+    const char *format, *name, *metadata;
+    int64_t flags, n_children;
+    struct ArrowSchema **children, *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+struct ArrowArray {
+    int64_t length, null_count, offset, n_buffers, n_children;
+    const void **buffers;
+    struct ArrowArray **children, *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+/* An imported array: alive while any of its buffers is. */
+typedef struct {
+    PyObject_HEAD struct ArrowArray array;
+} ImportedArray;
+
+static void imported_dealloc(ImportedArray *self) {
+    if (self->array.release) self->array.release(&self->array);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject ImportedArrayType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.ImportedArray",
+    .tp_basicsize = sizeof(ImportedArray),
+    .tp_dealloc = (destructor)imported_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "An Arrow array imported from polars, released when the last of its buffers goes.",
+};
+
+/* One buffer of an imported array, read-only through the buffer protocol. */
+typedef struct {
+    PyObject_HEAD PyObject *owner;
+    void *data;
+    Py_ssize_t len;
+} ArrowBuffer;
+
+static int arrow_buffer_get(ArrowBuffer *self, Py_buffer *view, int flags) {
+    static char empty[1];
+    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : empty, self->len, 1, flags);
+}
+
+static void arrow_buffer_dealloc(ArrowBuffer *self) {
+    Py_XDECREF(self->owner);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyBufferProcs ARROW_BUFFER_PROCS = {.bf_getbuffer = (getbufferproc)arrow_buffer_get};
+
+static PyTypeObject ArrowBufferType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.ArrowBuffer",
+    .tp_basicsize = sizeof(ArrowBuffer),
+    .tp_dealloc = (destructor)arrow_buffer_dealloc,
+    .tp_as_buffer = &ARROW_BUFFER_PROCS,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "One buffer of an imported Arrow array.",
+};
+
+static PyObject *arrow_buffer(PyObject *owner, const void *data, int64_t len) {
+    ArrowBuffer *b = PyObject_New(ArrowBuffer, &ArrowBufferType);
+    if (!b) return NULL;
+    Py_INCREF(owner);
+    b->owner = owner;
+    b->data = (void *)data;
+    b->len = (Py_ssize_t)len;
+    return (PyObject *)b;
+}
+
+/* The next array of the stream into `into` (release NULL at the end); -1 with an error set. */
+static int stream_next(struct ArrowArrayStream *stream, struct ArrowArray *into) {
+    memset(into, 0, sizeof *into);
+    int code = stream->get_next(stream, into);
+    if (code) {
+        const char *why = stream->get_last_error ? stream->get_last_error(stream) : NULL;
+        PyErr_Format(PyExc_ValueError, "reading the Arrow stream failed (%d): %s", code, why ? why : "no message");
+        return -1;
+    }
+    return 0;
+}
+
+/* string_view(series) -> (views, validity or None, [data buffers], offset, length): the buffers of a
+   one-chunk polars String series, read through its Arrow C stream (the views and data stay polars'). */
+static PyObject *py_string_view(PyObject *Py_UNUSED(self), PyObject *series) {
+    PyObject *capsule = PyObject_CallMethod(series, "__arrow_c_stream__", NULL);
+    if (!capsule) return NULL;
+    struct ArrowArrayStream *stream = PyCapsule_GetPointer(capsule, "arrow_array_stream");
+    ImportedArray *owner = NULL;
+    PyObject *result = NULL;
+    struct ArrowSchema schema = {0};
+    if (!stream) goto done;
+    if (stream->get_schema(stream, &schema)) {
+        PyErr_SetString(PyExc_ValueError, "the Arrow stream gave no schema");
+        goto done;
+    }
+    int is_view = schema.format && strcmp(schema.format, "vu") == 0;
+    if (!is_view) PyErr_Format(PyExc_ValueError, "expected a string_view (vu) column, got format %s", schema.format);
+    if (schema.release) schema.release(&schema);
+    if (!is_view) goto done;
+    owner = PyObject_New(ImportedArray, &ImportedArrayType);
+    if (!owner) goto done;
+    memset(&owner->array, 0, sizeof owner->array);
+    if (stream_next(stream, &owner->array) < 0) goto done;
+    struct ArrowArray *a = &owner->array;
+    if (!a->release) { /* no chunk: an empty column */
+        result = Py_BuildValue("y#O[]nn", "", (Py_ssize_t)0, Py_None, (Py_ssize_t)0, (Py_ssize_t)0);
+        goto done;
+    }
+    struct ArrowArray extra;
+    if (stream_next(stream, &extra) < 0) goto done;
+    if (extra.release) {
+        extra.release(&extra);
+        PyErr_SetString(PyExc_ValueError, "expected one chunk: rechunk the series first");
+        goto done;
+    }
+    if (a->n_buffers < 3 || a->n_children != 0 || a->offset < 0 || a->length < 0) {
+        PyErr_SetString(PyExc_ValueError, "not a string_view array");
+        goto done;
+    }
+    int64_t rows = a->offset + a->length, ndata = a->n_buffers - 3;
+    const int64_t *sizes = a->buffers[a->n_buffers - 1];
+    PyObject *data = PyList_New((Py_ssize_t)ndata);
+    PyObject *views = arrow_buffer((PyObject *)owner, a->buffers[1], 16 * rows);
+    PyObject *validity = a->buffers[0] ? arrow_buffer((PyObject *)owner, a->buffers[0], (rows + 7) / 8) : Py_NewRef(Py_None);
+    int ok = data && views && validity;
+    for (int64_t k = 0; ok && k < ndata; k++) {
+        PyObject *buffer = arrow_buffer((PyObject *)owner, a->buffers[2 + k], sizes[k]);
+        if (!buffer) ok = 0;
+        else PyList_SET_ITEM(data, (Py_ssize_t)k, buffer);
+    }
+    if (ok) result = Py_BuildValue("OOOnn", views, validity, data, (Py_ssize_t)a->offset, (Py_ssize_t)a->length);
+    Py_XDECREF(data);
+    Py_XDECREF(views);
+    Py_XDECREF(validity);
+done:
+    Py_XDECREF(owner);
+    Py_DECREF(capsule); /* its destructor releases the stream; the array is released with its last buffer */
+    return result;
+}
+
+/* Strings made here (offsets and data from malloc), handed to polars once through `__arrow_c_array__` as a
+   large_string array, whose release frees them. */
+typedef struct {
+    PyObject_HEAD int64_t *offsets;
+    char *data;
+    int64_t length;
+} LargeStrings;
+
+typedef struct {
+    int64_t *offsets;
+    char *data;
+    const void *buffers[3];
+} ExportedStrings;
+
+static void exported_release(struct ArrowArray *array) {
+    ExportedStrings *own = array->private_data;
+    free(own->offsets);
+    free(own->data);
+    free(own);
+    array->release = NULL;
+}
+
+static void schema_release(struct ArrowSchema *schema) { schema->release = NULL; }
+
+static void schema_capsule_free(PyObject *capsule) {
+    struct ArrowSchema *schema = PyCapsule_GetPointer(capsule, "arrow_schema");
+    if (schema && schema->release) schema->release(schema);
+    free(schema);
+}
+
+static void array_capsule_free(PyObject *capsule) {
+    struct ArrowArray *array = PyCapsule_GetPointer(capsule, "arrow_array");
+    if (array && array->release) array->release(array);
+    free(array);
+}
+
+static PyObject *large_strings_export(LargeStrings *self, PyObject *args, PyObject *kwargs) {
+    static char *names[] = {"requested_schema", NULL};
+    PyObject *requested = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", names, &requested)) return NULL;
+    if (!self->offsets) {
+        PyErr_SetString(PyExc_ValueError, "these strings were exported already");
+        return NULL;
+    }
+    struct ArrowSchema *schema = calloc(1, sizeof *schema);
+    struct ArrowArray *array = calloc(1, sizeof *array);
+    ExportedStrings *own = calloc(1, sizeof *own);
+    if (!schema || !array || !own) {
+        free(schema);
+        free(array);
+        free(own);
+        return PyErr_NoMemory();
+    }
+    *schema = (struct ArrowSchema){.format = "U", .name = "", .flags = 2 /* nullable */, .release = schema_release};
+    own->offsets = self->offsets;
+    own->data = self->data;
+    own->buffers[0] = NULL;
+    own->buffers[1] = self->offsets;
+    own->buffers[2] = self->data;
+    *array = (struct ArrowArray){.length = self->length, .n_buffers = 3, .buffers = own->buffers,
+                                 .release = exported_release, .private_data = own};
+    self->offsets = NULL; /* the array owns them now */
+    self->data = NULL;
+    PyObject *schema_capsule = PyCapsule_New(schema, "arrow_schema", schema_capsule_free);
+    if (!schema_capsule) {
+        free(schema);
+        exported_release(array);
+        free(array);
+        return NULL;
+    }
+    PyObject *array_capsule = PyCapsule_New(array, "arrow_array", array_capsule_free);
+    if (!array_capsule) {
+        Py_DECREF(schema_capsule);
+        exported_release(array);
+        free(array);
+        return NULL;
+    }
+    return Py_BuildValue("NN", schema_capsule, array_capsule);
+}
+
+static void large_strings_dealloc(LargeStrings *self) {
+    free(self->offsets);
+    free(self->data);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyMethodDef LARGE_STRINGS_METHODS[] = {
+    {"__arrow_c_array__", (PyCFunction)(void (*)(void))large_strings_export, METH_VARARGS | METH_KEYWORDS,
+     "The strings as an Arrow large_string array (schema and array capsules); once."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject LargeStringsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.LargeStrings",
+    .tp_basicsize = sizeof(LargeStrings),
+    .tp_dealloc = (destructor)large_strings_dealloc,
+    .tp_methods = LARGE_STRINGS_METHODS,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Strings made by curate's C loops, for `pl.Series` (Arrow PyCapsule interface).",
+};
 
 /* ---- match words ------------------------------------------------------------------------------- */
 
@@ -417,42 +715,50 @@ static inline void list_sink(void *s, uint64_t word) {
     l->words[l->len++] = word;
 }
 
-/* The keys one text has given so far: open addressing, emptied for the next text by a new stamp. */
+/* The keys one text has given so far: open addressing, emptied for the next text by a new stamp. Each text
+   uses a prefix of the table of at least 4 slots per key, so a short text's table stays in L1 (and probes
+   stay short) even after a long text grew the allocation. */
 typedef struct {
-    uint64_t *keys;
-    uint32_t *stamps;
-    size_t mask;
+    uint64_t key;
+    uint32_t stamp;
+} SeenSlot;
+
+typedef struct {
+    SeenSlot *slots;
+    size_t cap, mask;
     int shift;
     uint32_t stamp;
 } Seen;
 
-static int seen_reserve(Seen *s, size_t n) {
-    if (s->keys && 2 * n <= s->mask + 1 && s->stamp < UINT32_MAX - 1) return 0;
-    size_t cap = 64;
+/* Ready the table for a text of n keys; -1 when out of memory. */
+static int seen_start(Seen *s, size_t n) {
+    size_t want = 64;
     int bits = 6;
-    while (cap < 2 * n) {
-        cap *= 2;
+    while (want < 4 * n) {
+        want *= 2;
         bits++;
     }
-    free(s->keys);
-    free(s->stamps);
-    s->keys = malloc(cap * sizeof *s->keys);
-    s->stamps = calloc(cap, sizeof *s->stamps);
-    s->mask = cap - 1;
+    if (want > s->cap || s->stamp == UINT32_MAX) {
+        free(s->slots);
+        s->slots = calloc(want, sizeof *s->slots);
+        if (!s->slots) return -1;
+        s->cap = want;
+        s->stamp = 0;
+    }
+    s->mask = want - 1;
     s->shift = 64 - bits;
-    s->stamp = 0;
-    return s->keys && s->stamps ? 0 : -1;
+    s->stamp++;
+    return 0;
 }
 
 /* 1 if key is new for this text (and now recorded), 0 if it was there. */
 static inline int seen_add(Seen *s, uint64_t key) {
-    size_t at = (size_t)((key * WINDOW_PRIME) >> s->shift);
-    while (s->stamps[at] == s->stamp) {
-        if (s->keys[at] == key) return 0;
+    size_t at = (size_t)((key * 0xC2B2AE3D27D4EB4FULL) >> s->shift);
+    while (s->slots[at].stamp == s->stamp) {
+        if (s->slots[at].key == key) return 0;
         at = (at + 1) & s->mask;
     }
-    s->stamps[at] = s->stamp;
-    s->keys[at] = key;
+    s->slots[at] = (SeenSlot){key, s->stamp};
     return 1;
 }
 
@@ -527,18 +833,29 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
                 if (j + 1 >= (size_t)size) keys[found++] = window_key(h, size);
             }
         }
-        if (seen_reserve(&seen, found) < 0) {
+        if (seen_start(&seen, found) < 0) {
             failed = 1;
             break;
         }
-        seen.stamp++;
-        int32_t text = (int32_t)i;
-        for (size_t j = 0; j < found && !failed; j++) {
+        if (buffer_reserve(&owner, 4 * found) < 0 || buffer_reserve(&value, 8 * found) < 0) {
+            failed = 1;
+            break;
+        }
+        int32_t *owners = (int32_t *)(owner.data + owner.len);
+        uint64_t *values = (uint64_t *)(value.data + value.len);
+        size_t kept = 0;
+        for (size_t j = 0; j < found; j++) {
             if (!seen_add(&seen, keys[j])) continue; /* this text already gave this key */
             int64_t position = nheld ? keymap_get(&held_map, keys[j]) : -1;
-            if (position >= 0) held_counts[position]++;
-            else if (buffer_push(&owner, &text, 4) || buffer_push(&value, &keys[j], 8)) failed = 1;
+            if (position >= 0) {
+                held_counts[position]++;
+            } else {
+                owners[kept] = (int32_t)i;
+                values[kept++] = keys[j];
+            }
         }
+        owner.len += 4 * kept;
+        value.len += 8 * kept;
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
@@ -546,8 +863,7 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
     PyBuffer_Release(&held);
     free(words.words);
     free(keys);
-    free(seen.keys);
-    free(seen.stamps);
+    free(seen.slots);
     if (failed) {
         free(owner.data);
         free(value.data);
@@ -816,10 +1132,9 @@ static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
 
 /* ---- collapse_spaces(): each text with its whitespace runs made one space, ends stripped ------------ */
 
-/* collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, flags,
-   hashes): the collapsed texts as an Arrow large_string array's buffers (count + 1 offsets from 0); per text a
-   flag for a character NFC might change (the caller normalises those texts itself); and the bytes_hash of each
-   collapsed text. */
+/* collapse_spaces(views, validity, data, first, count, stable) -> (strings, flags, hashes): the collapsed
+   texts as LargeStrings (for `pl.Series`; nulls come out as ""); per text a flag for a character NFC might
+   change (the caller normalises those texts itself); and the bytes_hash of each collapsed text. */
 static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
     Texts t;
     Py_buffer stable;
@@ -831,23 +1146,25 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
         text_at(&t, i, &len);
         total += len;
     }
-    /* The outputs are bytes objects from the start (written without the GIL: nothing else holds them yet),
-       so no buffer is copied; the text is at most as long as the input and is cut to size at the end. */
-    PyObject *offsets_bytes = PyBytes_FromStringAndSize(NULL, (count + 1) * 8);
-    PyObject *data_bytes = PyBytes_FromStringAndSize(NULL, total + 16); /* collapse_into's slack */
+    /* The text is at most as long as the input (plus collapse_into's 16 bytes of slack). */
+    LargeStrings *strings = PyObject_New(LargeStrings, &LargeStringsType);
     PyObject *flags = PyBytes_FromStringAndSize(NULL, count);
     PyObject *hash_bytes = PyBytes_FromStringAndSize(NULL, count * 8);
-    if (!offsets_bytes || !data_bytes || !flags || !hash_bytes) {
-        Py_XDECREF(offsets_bytes);
-        Py_XDECREF(data_bytes);
+    if (strings) {
+        strings->offsets = malloc((size_t)(count + 1) * 8);
+        strings->data = malloc((size_t)total + 16);
+        strings->length = count;
+    }
+    if (!strings || !flags || !hash_bytes || !strings->offsets || !strings->data) {
+        Py_XDECREF(strings);
         Py_XDECREF(flags);
         Py_XDECREF(hash_bytes);
         texts_close(&t);
         PyBuffer_Release(&stable);
-        return NULL;
+        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
     }
-    int64_t *offsets = (int64_t *)PyBytes_AS_STRING(offsets_bytes);
-    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(data_bytes);
+    int64_t *offsets = strings->offsets;
+    unsigned char *out = (unsigned char *)strings->data;
     unsigned char *unstable = (unsigned char *)PyBytes_AS_STRING(flags);
     uint64_t *hashes = (uint64_t *)PyBytes_AS_STRING(hash_bytes);
     const unsigned char *bitmap = stable.buf;
@@ -866,13 +1183,7 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_END_ALLOW_THREADS;
     texts_close(&t);
     PyBuffer_Release(&stable);
-    if (_PyBytes_Resize(&data_bytes, (Py_ssize_t)at) < 0) {
-        Py_DECREF(offsets_bytes);
-        Py_DECREF(flags);
-        Py_DECREF(hash_bytes);
-        return NULL;
-    }
-    return Py_BuildValue("NNNN", offsets_bytes, data_bytes, flags, hash_bytes);
+    return Py_BuildValue("NNN", (PyObject *)strings, flags, hash_bytes);
 }
 
 /* ---- module -------------------------------------------------------------------------------------- */
@@ -886,8 +1197,11 @@ static PyMethodDef METHODS[] = {
     {"space_hashes", py_space_hashes, METH_VARARGS,
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
-     "collapse_spaces(views, validity, data, first, count, stable) -> (offsets int64 bytes, data bytes, "
-     "NFC-unstable flag bytes, space hash uint64 bytes)"},
+     "collapse_spaces(views, validity, data, first, count, stable) -> (LargeStrings, NFC-unstable flag bytes, "
+     "space hash uint64 bytes)"},
+    {"string_view", py_string_view, METH_O,
+     "string_view(series) -> (views, validity or None, [data], offset, length): a one-chunk polars String "
+     "series' buffers, through its Arrow C stream"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -899,5 +1213,8 @@ PyMODINIT_FUNC PyInit__text(void) {
     for (int c = 0; c < 256; c++) SPACE[c] = (c == ' ' || (c >= 0x09 && c <= 0x0D));
     FRAC_HASH = word_hash((const unsigned char *)"frac", 4, 4);
     BINOM_HASH = word_hash((const unsigned char *)"binom", 5, 5);
+    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&ImportedArrayType) < 0 || PyType_Ready(&ArrowBufferType) < 0 ||
+        PyType_Ready(&LargeStringsType) < 0)
+        return NULL;
     return PyModule_Create(&MODULE);
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -113,6 +114,27 @@ def build(
         out_console.print(f"Wrote [bold]{escape(str(out))}[/bold] (report.json, README.md, data/, dropped/)")
     if report["rows_kept"] == 0:
         err_console.print("Warning: no pairs were kept; every row is in dropped/ with its reason.", highlight=False)
+    if _exit_when_done:
+        _exit_now()
+
+
+# Set by `main` (the console script), never by tests or library callers: a finished `build` then ends the
+# process at once. Tearing the interpreter down (polars, numpy and pydantic modules, a heap of rows) took
+# 0.1 s of a 1.2 s build of 100k rows; by then every file is written, closed and swapped in (mypy does the same).
+_exit_when_done = False
+
+
+def main() -> None:
+    """The `curate` console script."""
+    global _exit_when_done
+    _exit_when_done = True
+    app()
+
+
+def _exit_now() -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _benchmark_list(flag: str | None) -> list[str] | None:

@@ -77,17 +77,12 @@ def space_hashes(texts: pl.Series, stable: bytes) -> tuple[np.ndarray, np.ndarra
 def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndarray, np.ndarray]:
     """Each text with its whitespace runs made one space and the ends stripped (nulls stay null), the
     flags of `space_hashes` (the texts NFC might change are the caller's to normalise) and its hashes."""
-    import pyarrow as pa
-
     parts = _per_chunk(texts, lambda *where: _text.collapse_spaces(*where, stable))
-    arrays = [
-        pa.LargeStringArray.from_buffers(len(offsets) // 8 - 1, pa.py_buffer(offsets), pa.py_buffer(data))
-        for _, offsets, data, *_ in parts
-    ]
-    collapsed = pl.Series(texts.name, pa.chunked_array(arrays, pa.large_string()), pl.String)
+    chunks = [pl.Series(texts.name, strings, pl.String) for _, strings, *_ in parts]  # Arrow C interface, no copy
+    collapsed = pl.concat(chunks, rechunk=False) if chunks else pl.Series(texts.name, [], pl.String)
     if texts.null_count():
         collapsed = pl.select(pl.when(texts.is_not_null()).then(collapsed)).to_series().alias(texts.name)
-    return collapsed, _joined(parts, 3, np.bool_), _joined(parts, 4, np.uint64)
+    return collapsed, _joined(parts, 2, np.bool_), _joined(parts, 3, np.uint64)
 
 
 def _per_chunk(texts: pl.Series, call: Callable[..., Any]) -> list[tuple]:
@@ -118,15 +113,10 @@ def _owned(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _string_view(texts: pl.Series) -> tuple[Any, Any, list[Any], int]:
-    """views, validity (or None), data buffers and offset of the series as one Arrow string_view array:
-    polars' own layout, so nothing is copied."""
-    import pyarrow as pa
-
-    array = texts.cast(pl.String).rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
-    if not pa.types.is_string_view(array.type):
-        array = array.cast(pa.string_view())
-    validity, views, *data = array.buffers()
-    return views if views is not None else b"", validity, data, array.offset
+    """views, validity (or None), data buffers and offset of the series as one Arrow string_view array,
+    read through polars' Arrow C stream: polars' own buffers, nothing copied."""
+    views, validity, data, offset, _ = _text.string_view(texts.cast(pl.String).rechunk())
+    return views, validity, data, offset
 
 
 def _threads() -> int:

@@ -189,3 +189,21 @@ def test_band_pairs_agreement_and_jaccard_are_the_stated_rules():
     assert similar.tolist() == [
         u > 0 and len(sets[x] & sets[y]) / u >= 0.5 for (x, y), u in zip(pairs, union, strict=True)
     ]
+
+
+def test_arrow_buffers_in_and_strings_out_without_pyarrow():
+    from curate import _text
+
+    texts = pl.Series(["short", None, "a long string, longer than twelve bytes"] * 4).slice(2, 7)
+    views, validity, data, offset, length = _text.string_view(texts.rechunk())
+    assert (offset, length) == (2, 7) and len(bytes(views)) == 16 * 9 and validity is not None
+    assert b"a long string" in bytes(data[0])
+    with pytest.raises(ValueError, match="one chunk"):
+        _text.string_view(pl.concat([texts, texts], rechunk=False))
+    with pytest.raises(ValueError, match="string_view"):
+        _text.string_view(pl.Series([1, 2]))
+    strings, _, _ = _text.collapse_spaces(views, validity, data, offset, length, _stable_bitmap())
+    long = "a long string, longer than twelve bytes"
+    assert pl.Series(strings).to_list() == [long, "short", "", long, "short", "", long]  # a null comes out ""
+    with pytest.raises(ValueError, match="exported already"):
+        strings.__arrow_c_array__()
