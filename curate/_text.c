@@ -1186,6 +1186,147 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
     return Py_BuildValue("NNN", (PyObject *)strings, flags, hash_bytes);
 }
 
+/* ---- render_chatml(): OpenHermes ChatML triples straight from the kept rows' buffers ------------------ */
+
+/* p[0..*len) without leading and trailing Unicode White_Space (polars' `strip_chars()`). */
+static const unsigned char *strip_spaces(const unsigned char *p, Py_ssize_t *len) {
+    Py_ssize_t a = 0, b = *len;
+    while (a < b) {
+        int size = 1;
+        if (p[a] < 0x80 ? !SPACE[p[a]] : !unicode_space(decode(p + a, b - a, &size))) break;
+        a += size;
+    }
+    while (b > a) {
+        Py_ssize_t start = b - 1;
+        while (start > a && (p[start] & 0xC0) == 0x80) start--; /* back to the character's first byte */
+        int size = 1;
+        if (p[start] < 0x80 ? !SPACE[p[start]] : !unicode_space(decode(p + start, b - start, &size))) break;
+        b = start;
+    }
+    *len = b - a;
+    return p + a;
+}
+
+static const char SYSTEM_START[] = "<|im_start|>system\n", TURN_END[] = "<|im_end|>\n",
+                  USER_START[] = "<|im_start|>user\n", ASSISTANT_START[] = "<|im_start|>assistant\n",
+                  RESPONSE_END[] = "<|im_end|>";
+#define LITERAL(s) (sizeof(s) - 1)
+
+/* One output column being written: offsets and data from malloc, handed over as LargeStrings. */
+typedef struct {
+    int64_t *offsets;
+    char *data;
+    size_t at;
+} Column;
+
+static inline void column_put(Column *c, const void *bytes, size_t n) {
+    memcpy(c->data + c->at, bytes, n);
+    c->at += n;
+}
+
+static PyObject *column_strings(Column *c, Py_ssize_t count) {
+    LargeStrings *strings = PyObject_New(LargeStrings, &LargeStringsType);
+    if (!strings) return NULL;
+    strings->offsets = c->offsets;
+    strings->data = c->data;
+    strings->length = count;
+    c->offsets = NULL;
+    c->data = NULL;
+    return (PyObject *)strings;
+}
+
+/* Opens one (views, validity, data, first, count) tuple. */
+static int texts_open_tuple(PyObject *spec, Texts *t) {
+    PyObject *views, *validity, *data;
+    Py_ssize_t first, count;
+    if (!PyArg_ParseTuple(spec, "OOOnn", &views, &validity, &data, &first, &count)) return -1;
+    return texts_open(views, validity, data, first, count, t);
+}
+
+/* render_chatml(system, prompt, chosen, rejected, rows, default_system) -> (prompt, chosen, rejected) as
+   LargeStrings: for each index in `rows` (int64 bytes) into the four columns (each a (views, validity, data,
+   first, count) tuple), the rendering of curate/render.py: the row's system text stripped, else
+   `default_system` (stripped by the caller), as a system turn when not empty; the stripped prompt as the user
+   turn, then the assistant header; each response stripped, then <|im_end|>. */
+static PyObject *py_render_chatml(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *specs[4];
+    Py_buffer rows, fallback;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!y*y*", &PyTuple_Type, &specs[0], &PyTuple_Type, &specs[1], &PyTuple_Type,
+                          &specs[2], &PyTuple_Type, &specs[3], &rows, &fallback))
+        return NULL;
+    Texts cols[4];
+    int opened = 0;
+    PyObject *result = NULL;
+    Column out[3] = {{0}};
+    for (; opened < 4; opened++)
+        if (texts_open_tuple(specs[opened], &cols[opened]) < 0) goto done;
+    const int64_t *index = rows.buf;
+    Py_ssize_t n = rows.len / 8;
+    size_t sizes[3] = {0, 0, 0};
+    for (Py_ssize_t r = 0; r < n; r++) {
+        for (int k = 0; k < 4; k++) {
+            if (index[r] < 0 || index[r] >= cols[k].count) {
+                PyErr_SetString(PyExc_ValueError, "a row index is outside the columns");
+                goto done;
+            }
+        }
+        Py_ssize_t len[4];
+        for (int k = 0; k < 4; k++) text_at(&cols[k], index[r], &len[k]);
+        size_t system = (size_t)(len[0] > fallback.len ? len[0] : fallback.len);
+        sizes[0] += LITERAL(SYSTEM_START) + system + 2 * LITERAL(TURN_END) + LITERAL(USER_START) + (size_t)len[1] +
+                    LITERAL(ASSISTANT_START);
+        sizes[1] += (size_t)len[2] + LITERAL(RESPONSE_END);
+        sizes[2] += (size_t)len[3] + LITERAL(RESPONSE_END);
+    }
+    for (int k = 0; k < 3; k++) {
+        out[k].offsets = malloc((size_t)(n + 1) * 8);
+        out[k].data = malloc(sizes[k] + 1);
+        if (!out[k].offsets || !out[k].data) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        out[k].offsets[0] = 0;
+    }
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t r = 0; r < n; r++) {
+        Py_ssize_t len[4];
+        const unsigned char *text[4];
+        for (int k = 0; k < 4; k++) text[k] = strip_spaces(text_at(&cols[k], index[r], &len[k]), &len[k]);
+        if (len[0] == 0) {
+            text[0] = fallback.buf;
+            len[0] = fallback.len;
+        }
+        if (len[0]) {
+            column_put(&out[0], SYSTEM_START, LITERAL(SYSTEM_START));
+            column_put(&out[0], text[0], (size_t)len[0]);
+            column_put(&out[0], TURN_END, LITERAL(TURN_END));
+        }
+        column_put(&out[0], USER_START, LITERAL(USER_START));
+        column_put(&out[0], text[1], (size_t)len[1]);
+        column_put(&out[0], TURN_END, LITERAL(TURN_END));
+        column_put(&out[0], ASSISTANT_START, LITERAL(ASSISTANT_START));
+        for (int k = 1; k < 3; k++) {
+            column_put(&out[k], text[k + 1], (size_t)len[k + 1]);
+            column_put(&out[k], RESPONSE_END, LITERAL(RESPONSE_END));
+        }
+        for (int k = 0; k < 3; k++) out[k].offsets[r + 1] = (int64_t)out[k].at;
+    }
+    Py_END_ALLOW_THREADS;
+    PyObject *made[3] = {NULL, NULL, NULL};
+    for (int k = 0; k < 3; k++) made[k] = column_strings(&out[k], n);
+    if (made[0] && made[1] && made[2]) result = Py_BuildValue("NNN", made[0], made[1], made[2]);
+    else for (int k = 0; k < 3; k++) Py_XDECREF(made[k]);
+done:
+    for (int k = 0; k < 3; k++) {
+        free(out[k].offsets);
+        free(out[k].data);
+    }
+    for (int k = 0; k < opened; k++) texts_close(&cols[k]);
+    PyBuffer_Release(&rows);
+    PyBuffer_Release(&fallback);
+    return result;
+}
+
 /* ---- module -------------------------------------------------------------------------------------- */
 
 static PyMethodDef METHODS[] = {
@@ -1199,6 +1340,9 @@ static PyMethodDef METHODS[] = {
     {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
      "collapse_spaces(views, validity, data, first, count, stable) -> (LargeStrings, NFC-unstable flag bytes, "
      "space hash uint64 bytes)"},
+    {"render_chatml", py_render_chatml, METH_VARARGS,
+     "render_chatml(system, prompt, chosen, rejected, rows, default_system) -> (prompt, chosen, rejected) "
+     "LargeStrings; each column a (views, validity, data, first, count) tuple, rows int64 bytes"},
     {"string_view", py_string_view, METH_O,
      "string_view(series) -> (views, validity or None, [data], offset, length): a one-chunk polars String "
      "series' buffers, through its Arrow C stream"},

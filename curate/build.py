@@ -24,7 +24,7 @@ from curate.output import (
     write_shards,
 )
 from curate.pipeline import PipelineResult, run_pipeline
-from curate.render import render
+from curate.render import Renderer, render, renderer
 from curate.sources import LoadedSource, load_source
 from curate.split import assign_splits
 from curate.steps.decontaminate import contamination_report
@@ -60,9 +60,9 @@ def split_rows(kept: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
     return {name: rendered.filter(split == name) for name in SPLITS}
 
 
-def _rendered(kept: pl.DataFrame, rows: pl.Series, recipe: Recipe) -> Callable[[int, int], pl.DataFrame]:
+def _rendered(render_rows: Renderer, rows: pl.Series) -> Callable[[int, int], pl.DataFrame]:
     """The split's rows `offset` to `offset + length`, rendered (one shard at a time)."""
-    return lambda offset, length: render(kept.gather(rows.slice(offset, length)), recipe.render)
+    return lambda offset, length: render_rows(rows.slice(offset, length))
 
 
 def _has_ratings(source: LoadedSource) -> bool:
@@ -108,9 +108,10 @@ def _fill(
         def written(name: str) -> None:
             records[name] = hasher.submit(file_record, folder / name)
 
+        render_rows = renderer(kept, recipe.render)
         for name, indices in rows.items():
             if len(indices) or name == "train":
-                write_shards(folder, split_prefix(name), len(indices), _rendered(kept, indices, recipe), written)
+                write_shards(folder, split_prefix(name), len(indices), _rendered(render_rows, indices), written)
         dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
         write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice, written)
         (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")

@@ -2,24 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from curate.config import RenderConfig
 
 IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 OUTPUT_COLUMNS = ["prompt", "chosen", "rejected", "score_chosen", "score_rejected", "source_row"]
+TEXT_COLUMNS = ["system", "prompt", "chosen", "rejected"]
+Renderer = Callable[[pl.Series], pl.DataFrame]
 
 
 def render(kept: pl.DataFrame, config: RenderConfig) -> pl.DataFrame:
-    """prompt / chosen / rejected in the configured format, plus the ratings and the source row."""
-    system = _system(config.system_prompt)
-    texts = chatml(system) if config.format == "chatml" else conversational(system)
-    return kept.select(
-        *texts,
+    """Every kept row rendered (see `renderer`)."""
+    return renderer(kept, config)(pl.int_range(kept.height, eager=True))
+
+
+def renderer(kept: pl.DataFrame, config: RenderConfig) -> Renderer:
+    """A function from positions in `kept` to those rows rendered: prompt / chosen / rejected in the
+    configured format, plus the ratings and the source row. A large split is rendered a shard at a time."""
+    numbers = kept.select(
         pl.col("chosen_rating").alias("score_chosen"),
         pl.col("rejected_rating").alias("score_rejected"),
         pl.col("row").alias("source_row"),
     )
+    if config.format == "chatml":
+        texts = chatml(kept, config.system_prompt)
+    else:
+        messages = conversational(_system(config.system_prompt))
+        texts = lambda rows: kept.gather(rows).select(messages)  # noqa: E731
+    return lambda rows: pl.concat([texts(rows), numbers.gather(rows)], how="horizontal")
+
+
+def chatml(kept: pl.DataFrame, system_prompt: str | None) -> Renderer:
+    """OpenHermes-2.5 ChatML strings, written by C (`curate/_text.c` `render_chatml`) straight from the kept
+    rows' buffers, half of the rows on each thread:
+    - prompt: `<|im_start|>system\\n{system}<|im_end|>\\n` when there is a system text (the row's own, else
+      the recipe's), then `<|im_start|>user\\n{prompt}<|im_end|>\\n<|im_start|>assistant\\n`; no BOS (the
+      tokenizer adds it);
+    - chosen, rejected: the response, then `<|im_end|>`, the model's EOS, exactly once (TRL appends nothing).
+    Every text is stripped of surrounding whitespace (Unicode White_Space, as polars' `strip_chars`)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+
+    from curate import _text
+    from curate.words import string_view, strings_series, threads
+
+    columns = [(*string_view(kept[name]), kept.height) for name in TEXT_COLUMNS]
+    default = (system_prompt or "").strip().encode()
+
+    def texts(rows: pl.Series) -> pl.DataFrame:
+        parts = np.array_split(rows.cast(pl.Int64).to_numpy(), threads())
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            made = list(pool.map(lambda part: _text.render_chatml(*columns, part.tobytes(), default), parts))
+        return pl.DataFrame([strings_series(name, [m[k] for m in made]) for k, name in enumerate(TEXT_COLUMNS[1:])])
+
+    return texts
 
 
 def _system(default: str | None) -> pl.Expr:
@@ -27,18 +67,6 @@ def _system(default: str | None) -> pl.Expr:
     own = pl.col("system").str.strip_chars()
     text = pl.when(own != "").then(own).otherwise(pl.lit(default.strip() if default else None, pl.String))
     return pl.when(text != "").then(text)
-
-
-def chatml(system: pl.Expr) -> list[pl.Expr]:
-    """OpenHermes-2.5 ChatML. No BOS (the tokenizer adds it); responses end in exactly `<|im_end|>`,
-    which is the model's EOS, so TRL appends nothing and no second `<|im_end|>` appears."""
-    system_turn = pl.format(f"{IM_START}system\n{{}}{IM_END}\n", system).fill_null("")
-    user_turn = pl.format(f"{IM_START}user\n{{}}{IM_END}\n{IM_START}assistant\n", _stripped("prompt"))
-    return [
-        pl.concat_str(system_turn, user_turn).alias("prompt"),
-        (_stripped("chosen") + IM_END).alias("chosen"),
-        (_stripped("rejected") + IM_END).alias("rejected"),
-    ]
 
 
 def conversational(system: pl.Expr) -> list[pl.Expr]:

@@ -78,18 +78,24 @@ def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndar
     """Each text with its whitespace runs made one space and the ends stripped (nulls stay null), the
     flags of `space_hashes` (the texts NFC might change are the caller's to normalise) and its hashes."""
     parts = _per_chunk(texts, lambda *where: _text.collapse_spaces(*where, stable))
-    chunks = [pl.Series(texts.name, strings, pl.String) for _, strings, *_ in parts]  # Arrow C interface, no copy
-    collapsed = pl.concat(chunks, rechunk=False) if chunks else pl.Series(texts.name, [], pl.String)
+    collapsed = strings_series(texts.name, [strings for _, strings, *_ in parts])
     if texts.null_count():
         collapsed = pl.select(pl.when(texts.is_not_null()).then(collapsed)).to_series().alias(texts.name)
     return collapsed, _joined(parts, 2, np.bool_), _joined(parts, 3, np.uint64)
 
 
+def strings_series(name: str, parts: list[Any]) -> pl.Series:
+    """One String series of the strings C made (LargeStrings, taken over by polars through the Arrow C
+    interface without a copy), one chunk per part."""
+    chunks = [pl.Series(strings) for strings in parts]
+    return (pl.concat(chunks, rechunk=False) if chunks else pl.Series([], dtype=pl.String)).alias(name)
+
+
 def _per_chunk(texts: pl.Series, call: Callable[..., Any]) -> list[tuple]:
     """Run a C loop over chunks of rows on all threads; each result with the chunk's first row first."""
-    views, validity, data, offset = _string_view(texts)
+    views, validity, data, offset = string_view(texts)
     starts = range(0, len(texts), CHUNK_ROWS)
-    with ThreadPoolExecutor(max_workers=_threads()) as pool:
+    with ThreadPoolExecutor(max_workers=threads()) as pool:
         calls = [pool.submit(call, views, validity, data, offset + s, min(CHUNK_ROWS, len(texts) - s)) for s in starts]
         return [(start, *done.result()) for start, done in zip(starts, calls, strict=True)]
 
@@ -112,12 +118,12 @@ def _owned(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     return index, values
 
 
-def _string_view(texts: pl.Series) -> tuple[Any, Any, list[Any], int]:
+def string_view(texts: pl.Series) -> tuple[Any, Any, list[Any], int]:
     """views, validity (or None), data buffers and offset of the series as one Arrow string_view array,
     read through polars' Arrow C stream: polars' own buffers, nothing copied."""
     views, validity, data, offset, _ = _text.string_view(texts.cast(pl.String).rechunk())
     return views, validity, data, offset
 
 
-def _threads() -> int:
+def threads() -> int:
     return max(1, min(pl.thread_pool_size(), os.cpu_count() or 1))

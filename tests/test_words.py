@@ -139,7 +139,7 @@ def test_chunks_threads_slices_and_nulls_do_not_change_results(monkeypatch):
 def test_bad_buffers_are_refused():
     from curate import _text
 
-    views, validity, data, offset = words._string_view(pl.Series(["a long string, longer than twelve bytes"]))
+    views, validity, data, offset = words.string_view(pl.Series(["a long string, longer than twelve bytes"]))
     with pytest.raises(ValueError, match="string_view"):
         _text.windows(views, validity, [], offset, 1, 3, 1, b"")  # the view's data buffer is missing
     with pytest.raises(ValueError):
@@ -207,3 +207,40 @@ def test_arrow_buffers_in_and_strings_out_without_pyarrow():
     assert pl.Series(strings).to_list() == [long, "short", "", long, "short", "", long]  # a null comes out ""
     with pytest.raises(ValueError, match="exported already"):
         strings.__arrow_c_array__()
+
+
+# Unicode White_Space: what polars' `strip_chars()` (Rust's `char::is_whitespace`) strips. Python's
+# `str.strip()` strips more (\x1c-\x1f), so the rule is stated with this set.
+WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+EDGES = st.text(alphabet=st.sampled_from([" ", "\n", "\u3000", "\u2009", "\x1c", "é", "a"]), max_size=4)
+RENDERED_TEXT = st.builds(lambda a, b, c: a + b + c, EDGES, st.text(max_size=30), EDGES)
+
+
+def reference_chatml(system: str | None, prompt: str, chosen: str, rejected: str, default: str | None) -> tuple:
+    turn = (system or "").strip(WHITE_SPACE) or (default or "").strip()
+    head = f"<|im_start|>system\n{turn}<|im_end|>\n" if turn else ""
+    user = f"<|im_start|>user\n{prompt.strip(WHITE_SPACE)}<|im_end|>\n<|im_start|>assistant\n"
+    return head + user, chosen.strip(WHITE_SPACE) + "<|im_end|>", rejected.strip(WHITE_SPACE) + "<|im_end|>"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.none() | RENDERED_TEXT, RENDERED_TEXT, RENDERED_TEXT, RENDERED_TEXT), min_size=1, max_size=8),
+    st.none() | st.sampled_from(["Be exact.", "  ", " Think step by step.\n"]),
+    st.data(),
+)
+def test_chatml_render_is_the_stated_rule(rows, default, data):
+    from curate.config import RenderConfig
+    from curate.render import renderer
+
+    kept = pl.DataFrame(
+        {name: [row[k] for row in rows] for k, name in enumerate(["system", "prompt", "chosen", "rejected"])},
+        schema={name: pl.String for name in ["system", "prompt", "chosen", "rejected"]},
+    ).with_columns(row=pl.int_range(len(rows)), chosen_rating=pl.lit(8.0), rejected_rating=pl.lit(2.0))
+    order = data.draw(st.lists(st.integers(0, len(rows) - 1), max_size=12))  # any order, repeats included
+    out = renderer(kept, RenderConfig(format="chatml", system_prompt=default))(pl.Series(order, dtype=pl.UInt32))
+    expected = [reference_chatml(*rows[i], default) for i in order]
+    assert out.select("prompt", "chosen", "rejected").rows() == expected
+    assert out["source_row"].to_list() == order
+    texts = [text for row in rows for text in row if text is not None]
+    assert pl.Series(texts, dtype=pl.String).str.strip_chars().to_list() == [t.strip(WHITE_SPACE) for t in texts]
