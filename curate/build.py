@@ -17,7 +17,8 @@ from curate.config import Recipe
 from curate.output import (
     DROPPED_COLUMNS,
     DROPPED_PREFIX,
-    file_record,
+    sha256_file,
+    shard_sizes,
     split_prefix,
     write_atomically,
     write_json,
@@ -103,10 +104,12 @@ def _fill(
 ) -> None:
     # Each file is hashed on a second thread as soon as it is written, while the next one is made.
     with ThreadPoolExecutor(max_workers=1) as hasher:
-        records: dict[str, Future] = {}
+        files: dict[str, dict] = {}
+        digests: dict[str, Future] = {}
 
-        def written(name: str) -> None:
-            records[name] = hasher.submit(file_record, folder / name)
+        def written(name: str, part: pl.DataFrame) -> None:
+            files[name] = shard_sizes(folder / name, part)
+            digests[name] = hasher.submit(sha256_file, folder / name)
 
         render_rows = renderer(kept, recipe.render)
         for name, indices in rows.items():
@@ -114,7 +117,8 @@ def _fill(
                 write_shards(folder, split_prefix(name), len(indices), _rendered(render_rows, indices), written)
         dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
         write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice, written)
+        report["files"] = files
         (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
         # The card is not hashed: `curate push` renders it again with the repo id in it.
-        report["files"] = {name: record.result() for name, record in records.items()}
+        report["files"] = {name: {"sha256": digests[name].result(), **sizes} for name, sizes in files.items()}
     write_json(report, folder / "report.json")

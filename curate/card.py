@@ -59,48 +59,55 @@ def written_splits(report: dict[str, Any]) -> list[str]:
 
 
 def dataset_info(report: dict[str, Any], folder: Path) -> list[dict]:
-    """Features, split sizes and byte counts per config, in `push_to_hub`'s form, read from the files
-    (polars writes strings as Arrow `large_string`, so the features say so; `datasets` loads them as is)."""
-    default = _info("default", {s: shards_of(folder, split_prefix(s)) for s in written_splits(report)})
-    dropped = _info("dropped", {"dropped": shards_of(folder, DROPPED_PREFIX)})
+    """Features, split sizes and byte counts per config, in `push_to_hub`'s form: `num_bytes` is the split's
+    Arrow size and `download_size` its parquet bytes, both recorded per file when it was written
+    (`report["files"]`); the features are read from the first file's schema. polars writes strings and lists
+    as Arrow `large_string` and `large_list`, so the features say so; `datasets` loads them as they are."""
+    default = _info("default", {s: split_prefix(s) for s in written_splits(report)}, report, folder)
+    dropped = _info("dropped", {"dropped": DROPPED_PREFIX}, report, folder)
     return [default, dropped] if report["rows_dropped"] else [default]
 
 
-def _info(config: str, files: dict[str, list[Path]]) -> dict:
-    """What `DatasetInfo._to_yaml_dict` writes, read from parquet footers (no `datasets` import: it costs
-    as much time as the whole curation of 100k rows)."""
-    import pyarrow.parquet as pq
+def _info(config: str, prefixes: dict[str, str], report: dict[str, Any], folder: Path) -> dict:
+    """What `DatasetInfo._to_yaml_dict` writes (no `datasets` import: it costs as much time as the whole
+    curation of 100k rows; no pyarrow either)."""
+    import polars as pl
 
-    footers = {split: [pq.ParquetFile(path).metadata for path in paths] for split, paths in files.items()}
-    rows = {split: sum(meta.num_rows for meta in metas) for split, metas in footers.items()}
-    sizes = {
-        split: sum(meta.row_group(i).total_byte_size for meta in metas for i in range(meta.num_row_groups))
-        for split, metas in footers.items()
-    }
-    schema = pq.read_schema(next(iter(files.values()))[0])
+    paths = {split: shards_of(folder, prefix) for split, prefix in prefixes.items()}
+    sizes = {split: [_sizes(folder, path, report) for path in files] for split, files in paths.items()}
+    schema = pl.read_parquet_schema(next(iter(paths.values()))[0])
+    split_bytes = {split: sum(size["arrow_bytes"] for size in found) for split, found in sizes.items()}
     return {
         "config_name": config,
-        "features": [_feature(field) for field in schema],
-        "splits": [{"name": s, "num_bytes": sizes[s], "num_examples": rows[s]} for s in files],
-        "download_size": sum(path.stat().st_size for paths in files.values() for path in paths),
-        "dataset_size": sum(sizes.values()),
+        "features": [_feature(name, dtype) for name, dtype in schema.items()],
+        "splits": [
+            {"name": s, "num_bytes": split_bytes[s], "num_examples": sum(size["rows"] for size in sizes[s])}
+            for s in prefixes
+        ],
+        "download_size": sum(size["bytes"] for found in sizes.values() for size in found),
+        "dataset_size": sum(split_bytes.values()),
     }
 
 
-def _feature(field) -> dict:
-    import pyarrow as pa
+def _sizes(folder: Path, path: Path, report: dict[str, Any]) -> dict:
+    """The file's recorded sizes; measured again for a folder built before curate recorded them."""
+    import polars as pl
 
-    kind = field.type
-    lists = {"list": pa.types.is_list(kind), "large_list": pa.types.is_large_list(kind)}
-    for name, is_list in lists.items():
-        if is_list and pa.types.is_struct(kind.value_type):
-            struct = kind.value_type
-            return {"name": field.name, name: [_feature(struct.field(i)) for i in range(struct.num_fields)]}
-    dtypes = {pa.string(): "string", pa.large_string(): "large_string", pa.float64(): "float64"}
-    dtypes |= {pa.int64(): "int64", pa.bool_(): "bool"}
-    if kind not in dtypes:
-        raise TypeError(f"no dataset card feature for column {field.name} of type {kind}")
-    return {"name": field.name, "dtype": dtypes[kind]}
+    from curate.output import shard_sizes
+
+    record = report["files"].get(path.relative_to(folder).as_posix(), {})
+    return record if "arrow_bytes" in record else shard_sizes(path, pl.read_parquet(path))
+
+
+def _feature(name: str, dtype) -> dict:
+    import polars as pl
+
+    if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+        return {"name": name, "large_list": [_feature(field.name, field.dtype) for field in dtype.inner.fields]}
+    dtypes = {pl.String: "large_string", pl.Float64: "float64", pl.Int64: "int64", pl.Boolean: "bool"}
+    if dtype not in dtypes:
+        raise TypeError(f"no dataset card feature for column {name} of type {dtype}")
+    return {"name": name, "dtype": dtypes[dtype]}
 
 
 def size_category(rows: int) -> str:

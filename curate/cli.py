@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -125,9 +126,12 @@ _exit_when_done = False
 
 
 def main() -> None:
-    """The `curate` console script."""
+    """The `curate` console script. The cyclic garbage collector is off: the commands are short runs over
+    columnar data that leave little cyclic garbage, and its passes over the objects of the imports cost
+    0.05 s of a 1.1 s build of 100k rows. `train`, which runs for hours, turns it back on."""
     global _exit_when_done
     _exit_when_done = True
+    gc.disable()
     app()
 
 
@@ -242,6 +246,7 @@ def train(
     show_recipe: Annotated[bool, typer.Option(help="Print the documented default training recipe.")] = False,
 ) -> None:
     """Train with TRL's DPOTrainer on curated splits: one GPU, several (accelerate), or Hugging Face Jobs."""
+    gc.enable()
     flags = {
         "data": data, "data_revision": data_revision, "model": model, "output_dir": output_dir, "method": method,
         "backend": backend,

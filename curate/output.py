@@ -47,22 +47,23 @@ def write_shards(
     prefix: str,
     rows: int,
     part: Callable[[int, int], pl.DataFrame],
-    written: Callable[[str], object] = lambda _name: None,
+    written: Callable[[str, pl.DataFrame], object] = lambda _name, _part: None,
 ) -> None:
     """Write `rows` rows as parquet shards of at most SHARD_ROWS rows (one file, maybe empty, when there
     are none), each made by `part(offset, length)` only when it is written, so a large split never exists
     whole in memory. polars writes each shard straight from its own buffers, with fixed settings (zstd level
     ZSTD_LEVEL, row groups of ROW_GROUP rows), so the same rows give the same bytes. `written` is told each
-    path as soon as its file is complete."""
+    path and its rows as soon as its file is complete."""
     count = max(1, -(-rows // SHARD_ROWS))
     for index in range(count):
         name = shard_path(prefix, index, count)
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         start = index * SHARD_ROWS
-        part(start, min(SHARD_ROWS, rows - start)).write_parquet(
+        rows_here = part(start, min(SHARD_ROWS, rows - start))
+        rows_here.write_parquet(
             folder / name, compression="zstd", compression_level=ZSTD_LEVEL, row_group_size=ROW_GROUP
         )
-        written(name)
+        written(name, rows_here)
 
 
 def sha256_file(path: Path) -> str:
@@ -73,8 +74,37 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_record(path: Path) -> dict:
-    return {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+def shard_sizes(path: Path, rows: pl.DataFrame) -> dict:
+    """A written shard's bytes on disk, rows and Arrow size (what the dataset card's `dataset_info` needs)."""
+    return {"bytes": path.stat().st_size, "rows": rows.height, "arrow_bytes": arrow_nbytes(rows)}
+
+
+def arrow_nbytes(frame: pl.DataFrame) -> int:
+    """The bytes of the frame's Arrow buffers as `datasets` holds them after loading the parquet (pyarrow's
+    `Table.nbytes`): what `push_to_hub` records as a split's `num_bytes`. Strings and lists are large types
+    (8-byte offsets, counted once per value); numbers come with a validity bitmap, strings and lists only
+    when they hold a null, as pyarrow's parquet reader makes them."""
+    return sum(_nbytes(frame[column], top=True) for column in frame.columns)
+
+
+def _nbytes(values: pl.Series, top: bool = False) -> int:
+    n, dtype = len(values), values.dtype
+    bitmap = (n + 7) // 8
+    validity = bitmap if values.null_count() else 0
+    if dtype == pl.String:
+        return validity + 8 * n + int(values.str.len_bytes().sum() or 0)
+    if isinstance(dtype, pl.List):
+        return validity + 8 * n + _nbytes(values.list.explode(empty_as_null=False, keep_nulls=False))
+    if isinstance(dtype, pl.Struct):
+        return validity + sum(_nbytes(values.struct.field(field.name)) for field in dtype.fields)
+    if dtype == pl.Boolean:
+        return bitmap + (bitmap if top else validity)
+    if dtype not in NUMBER_BYTES:
+        raise TypeError(f"no Arrow size for column {values.name} of type {dtype}")
+    return (bitmap if top else validity) + n * NUMBER_BYTES[dtype]
+
+
+NUMBER_BYTES = {pl.Int32: 4, pl.Int64: 8, pl.UInt32: 4, pl.UInt64: 8, pl.Float32: 4, pl.Float64: 8}
 
 
 def write_json(data: dict, path: Path) -> None:

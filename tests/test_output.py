@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from conftest import REPO, distinct_pairs, pair, write_jsonl
 
+import curate.build
 import curate.output
 from curate.build import build
 from curate.config import load_recipe
@@ -103,7 +104,7 @@ def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(curate.output, "sha256_file", disk_full)  # fails after the splits are written
+    monkeypatch.setattr(curate.build, "sha256_file", disk_full)  # fails after the splits are written
     with pytest.raises(OSError):
         build_from(tmp_path, distinct_pairs(20))
     after = {p.name: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
@@ -170,6 +171,11 @@ def test_card_features_are_what_datasets_would_write(tmp_path, fmt):
         expected = Features.from_arrow_schema(pq.read_schema(tmp_path / "out" / path))._to_yaml_list()
         assert infos[config]["features"] == expected
     assert {s["name"]: s["num_examples"] for s in infos["default"]["splits"]} == {"train": 36, "test": 4}
+    # num_bytes is the Arrow size `push_to_hub` records: pyarrow's Table.nbytes of the loaded split
+    for split, info in [("train", infos["default"]), ("test", infos["default"]), ("dropped", infos["dropped"])]:
+        prefix = "dropped/dropped" if split == "dropped" else f"data/{split}"
+        loaded = pq.read_table(tmp_path / "out" / f"{prefix}-00000-of-00001.parquet")
+        assert next(s["num_bytes"] for s in info["splits"] if s["name"] == split) == loaded.nbytes
 
 
 def test_a_build_that_drops_nothing_loads_and_lists_no_dropped_config(tmp_path):
@@ -221,3 +227,11 @@ def test_any_integer_seed_splits(tmp_path):
     for seed in (-7, 0, 2**70):
         report = build_from(tmp_path, rows_with_defects(), out=f"out{seed}", **{"split.seed": seed})
         assert report["splits"] == {"train": 36, "test": 4}
+
+
+def test_a_folder_built_before_sizes_were_recorded_gets_the_same_card(tmp_path):
+    from curate.card import render_card
+
+    report = build_from(tmp_path, rows_with_defects())
+    older = {**report, "files": {n: {"sha256": r["sha256"], "bytes": r["bytes"]} for n, r in report["files"].items()}}
+    assert render_card(older, tmp_path / "out") == (tmp_path / "out/README.md").read_text()
