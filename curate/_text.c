@@ -764,13 +764,16 @@ static inline int seen_add(Seen *s, uint64_t key) {
 
 /* Windows of `size` words; a text with fewer words (but at least `min_words`) gives one key of all its
    words. Keys are distinct within each text, in the order of their first window. Keys listed in `held`
-   are not returned: instead, per held key, the number of texts that hold it. */
+   are not returned with the others: instead, per held key, the number of texts that hold it, and apart,
+   each (text, position in `held`) where one at position `record_from` or later is held, in text order. */
 static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *views, *validity, *data;
     Py_ssize_t first, count;
     int size, min_words;
     Py_buffer held;
-    if (!PyArg_ParseTuple(args, "OOOnniiy*", &views, &validity, &data, &first, &count, &size, &min_words, &held))
+    Py_ssize_t record_from;
+    if (!PyArg_ParseTuple(args, "OOOnniiy*n", &views, &validity, &data, &first, &count, &size, &min_words, &held,
+                          &record_from))
         return NULL;
     if (size < 1 || size > MAX_WINDOW || min_words < 1) {
         PyBuffer_Release(&held);
@@ -792,7 +795,7 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
         PyBuffer_Release(&held);
         return NULL;
     }
-    Buffer owner = {0}, value = {0};
+    Buffer owner = {0}, value = {0}, held_owner = {0}, held_which = {0};
     WordList words = {0};
     uint64_t *keys = NULL;
     size_t keys_cap = 0;
@@ -837,18 +840,26 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
             failed = 1;
             break;
         }
-        if (buffer_reserve(&owner, 4 * found) < 0 || buffer_reserve(&value, 8 * found) < 0) {
+        size_t held_room = nheld ? 4 * found : 0;
+        if (buffer_reserve(&owner, 4 * found) < 0 || buffer_reserve(&value, 8 * found) < 0 ||
+            buffer_reserve(&held_owner, held_room) < 0 || buffer_reserve(&held_which, held_room) < 0) {
             failed = 1;
             break;
         }
         int32_t *owners = (int32_t *)(owner.data + owner.len);
         uint64_t *values = (uint64_t *)(value.data + value.len);
-        size_t kept = 0;
+        int32_t *held_owners = (int32_t *)(held_owner.data + held_owner.len);
+        int32_t *held_positions = (int32_t *)(held_which.data + held_which.len);
+        size_t kept = 0, held_here = 0;
         for (size_t j = 0; j < found; j++) {
             if (!seen_add(&seen, keys[j])) continue; /* this text already gave this key */
             int64_t position = nheld ? keymap_get(&held_map, keys[j]) : -1;
             if (position >= 0) {
                 held_counts[position]++;
+                if (position >= record_from) {
+                    held_owners[held_here] = (int32_t)i;
+                    held_positions[held_here++] = (int32_t)position;
+                }
             } else {
                 owners[kept] = (int32_t)i;
                 values[kept++] = keys[j];
@@ -856,6 +867,8 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         owner.len += 4 * kept;
         value.len += 8 * kept;
+        held_owner.len += 4 * held_here;
+        held_which.len += 4 * held_here;
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
@@ -867,12 +880,15 @@ static PyObject *py_windows(PyObject *Py_UNUSED(self), PyObject *args) {
     if (failed) {
         free(owner.data);
         free(value.data);
+        free(held_owner.data);
+        free(held_which.data);
         free(held_counts);
         return PyErr_NoMemory();
     }
     PyObject *counts = PyBytes_FromStringAndSize((const char *)held_counts, (Py_ssize_t)(nheld * 8));
     free(held_counts);
-    return Py_BuildValue("NNN", buffer_bytes(&owner), buffer_bytes(&value), counts);
+    return Py_BuildValue("NNNNN", buffer_bytes(&owner), buffer_bytes(&value), counts, buffer_bytes(&held_owner),
+                         buffer_bytes(&held_which));
 }
 
 /* ---- find(): windows of the texts that are among given keys ---------------------------------------- */
@@ -1331,8 +1347,9 @@ done:
 
 static PyMethodDef METHODS[] = {
     {"windows", py_windows, METH_VARARGS,
-     "windows(views, validity, data, first, count, size, min_words, held) -> (text int32 bytes, key uint64 bytes, "
-     "held counts int64 bytes)"},
+     "windows(views, validity, data, first, count, size, min_words, held, record_from) -> (text int32 bytes, key "
+     "uint64 bytes, "
+     "held counts int64 bytes, held text int32 bytes, held position int32 bytes)"},
     {"find", py_find, METH_VARARGS,
      "find(views, validity, data, first, count, keys, lengths) -> (text int32 bytes, key uint64 bytes)"},
     {"space_hashes", py_space_hashes, METH_VARARGS,

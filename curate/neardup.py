@@ -27,7 +27,7 @@ import numpy as np
 import polars as pl
 
 from curate.normalize import GOLDEN, mix
-from curate.words import windows
+from curate.words import held_windows, windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
 # 1 - (1 - 0.7**4)**20 = 0.996 (0.9999 at 0.8); at 0.4, 0.40, and at 0.2, 0.03: those are dropped
@@ -97,24 +97,36 @@ def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
     boilerplate left out. A prompt without a single ASCII word or digit has none (it can only be an exact
     duplicate).
 
-    Boilerplate is most of all shingles (one closing sentence in every prompt), so it is never returned:
-    the shingles found in more than half the boilerplate share of a fixed sample of the prompts are held
-    back and counted over all prompts, and those found in more than the boilerplate share are left out."""
+    Boilerplate is most of all shingles (one closing sentence in every prompt), so it is never returned with
+    the others: the shingles found in more than half the boilerplate share of a fixed sample of the prompts
+    are held back and counted over all prompts, and those found in more than the boilerplate share are left
+    out. The others, suspected in vain, go back to the prompts that hold them: where each is held is recorded
+    for the suspects seen in at most twice the share of the sample (far fewer places than the boilerplate's);
+    should a suspect seen more often not be boilerplate after all, the prompts are shingled again."""
     texts, limit = prompts["prompt_key"], max(COMMON_SHARE * prompts.height, COMMON_MIN_PROMPTS)
-    suspects = _sample_boilerplate(texts, shingle_words)
-    index, shingle, counts = windows(texts, shingle_words, 1, held=suspects)
-    if (counts <= limit).any():  # a suspect that is not boilerplate after all: its shingles are needed
+    suspects, sure = _sample_boilerplate(texts, shingle_words)
+    found = held_windows(texts, shingle_words, 1, held=suspects, record_from=sure)
+    index, shingle, counts, held_index, held_which = found
+    if (counts[:sure] <= limit).any():
         index, shingle, _ = windows(texts, shingle_words, 1, held=suspects[counts > limit])
+        return Shingles(index, shingle)
+    back = (counts <= limit)[held_which]
+    if back.any():  # after each prompt's own shingles: a prompt's shingles stay together, in any order
+        at = np.searchsorted(index, held_index[back], side="right")
+        index, shingle = np.insert(index, at, held_index[back]), np.insert(shingle, at, suspects[held_which[back]])
     return Shingles(index, shingle)
 
 
-def _sample_boilerplate(texts: pl.Series, shingle_words: int) -> np.ndarray:
-    """Shingles in more than half the boilerplate share of a fixed sample of the prompts (every k-th)."""
+def _sample_boilerplate(texts: pl.Series, shingle_words: int) -> tuple[np.ndarray, int]:
+    """Shingles in more than half the boilerplate share of a fixed sample of the prompts (every k-th), those in
+    more than twice the share first, and how many of those there are."""
     step = max(len(texts) // SAMPLE_PROMPTS, 1)
     sample = texts.gather_every(step)
     _, shingle, _ = windows(sample, shingle_words, 1)
     values, found = np.unique(shingle, return_counts=True)
-    return values[found > max(COMMON_SHARE / 2 * len(sample), 1)]
+    suspected = found > max(COMMON_SHARE / 2 * len(sample), 1)
+    sure = found > 2 * COMMON_SHARE * len(sample)
+    return np.concatenate([values[sure], values[suspected & ~sure]]), int(sure.sum())
 
 
 def minhash(shingles: Shingles, count: int) -> np.ndarray:

@@ -53,11 +53,19 @@ def windows(
     """(text index, key, held counts): each text's distinct keys of `size` consecutive match words; a text
     with fewer words, but at least `min_words`, gives one key of all its words. Keys in `held` are not
     returned; instead, per held key, the number of texts holding it."""
+    return held_windows(texts, size, min_words, held)[:3]
+
+
+def held_windows(
+    texts: pl.Series, size: int, min_words: int, held: np.ndarray | None = None, record_from: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`windows`, and apart each (text index, position in `held`) where a held key at position `record_from`
+    or later is (none by default), in text order."""
     held = np.zeros(0, np.uint64) if held is None else np.ascontiguousarray(held, np.uint64)
-    listed = held.tobytes()
-    parts = _per_chunk(texts, lambda *where: _text.windows(*where, size, min_words, listed))
-    counts = sum((np.frombuffer(c, np.int64) for *_, c in parts), np.zeros(len(held), np.int64))
-    return *_owned(parts), counts
+    listed, record_from = held.tobytes(), len(held) if record_from is None else record_from
+    parts = _per_chunk(texts, lambda *where: _text.windows(*where, size, min_words, listed, record_from))
+    counts = sum((np.frombuffer(part[3], np.int64) for part in parts), np.zeros(len(held), np.int64))
+    return *_owned(parts), counts, *_owned(parts, at=4, dtype=np.int32)
 
 
 def find(texts: pl.Series, keys: np.ndarray, lengths: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -105,16 +113,16 @@ def _joined(parts: list[tuple], at: int, dtype: type) -> np.ndarray:
     return np.concatenate([np.zeros(0, dtype), *(np.frombuffer(part[at], dtype) for part in parts)])
 
 
-def _owned(parts: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
-    """The (text index, value) outputs of the chunks as two arrays, text indices counted from the first row.
-    Each part is copied once, straight into its place."""
-    owners = [np.frombuffer(owner, np.int32) for _, owner, *_ in parts]
-    index, values = np.empty(sum(map(len, owners)), np.int32), np.empty(sum(map(len, owners)), np.uint64)
-    at = 0
-    for (start, _, value, *_), owner in zip(parts, owners, strict=True):
-        np.add(owner, np.int32(start), out=index[at : at + len(owner)])
-        values[at : at + len(owner)] = np.frombuffer(value, np.uint64)
-        at += len(owner)
+def _owned(parts: list[tuple], at: int = 1, dtype: type = np.uint64) -> tuple[np.ndarray, np.ndarray]:
+    """The (text index, value) outputs at `at`, `at + 1` of the chunks as two arrays, text indices counted from
+    the first row. Each part is copied once, straight into its place."""
+    owners = [np.frombuffer(part[at], np.int32) for part in parts]
+    index, values = np.empty(sum(map(len, owners)), np.int32), np.empty(sum(map(len, owners)), dtype)
+    done = 0
+    for part, owner in zip(parts, owners, strict=True):
+        np.add(owner, np.int32(part[0]), out=index[done : done + len(owner)])
+        values[done : done + len(owner)] = np.frombuffer(part[at + 1], dtype)
+        done += len(owner)
     return index, values
 
 

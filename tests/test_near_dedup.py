@@ -8,6 +8,7 @@ import sys
 from itertools import combinations
 
 import polars as pl
+import pytest
 from conftest import REPO, pair
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -156,3 +157,32 @@ def test_clusters_are_the_same_in_another_process():
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == here
+
+
+@pytest.mark.parametrize("every", [50, 20])
+def test_shingles_are_every_window_but_those_in_more_than_the_boilerplate_share(every):
+    from collections import Counter
+
+    from curate.neardup import COMMON_MIN_PROMPTS, prompt_shingles
+    from curate.words import windows
+
+    # In 200 prompts the sample is all of them: every shingle in 2 or more prompts is suspected, those in more
+    # than 4 surely. Only the closing line (in 133) is over the 50-prompt floor. The shared words are suspected
+    # in vain: in 4 prompts (every=50) their places were recorded and they go back; in 10 (every=20) they were
+    # surely suspected, and the prompts are shingled again.
+    texts = [
+        f"case {i} asks for {3 * i} things"
+        + (" with words shared by a few prompts" if i % every == 0 else "")
+        + (" closing line for most of the prompts" if i % 3 else "")
+        for i in range(200)
+    ]
+    prompts = pl.DataFrame({"prompt_key": texts})
+    found = prompt_shingles(prompts, 3)
+    index, keys, _ = windows(prompts["prompt_key"], 3, 1)
+    holding = Counter(keys.tolist())  # keys are distinct within a prompt: the number of prompts holding each
+    assert any(n > COMMON_MIN_PROMPTS for n in holding.values())  # boilerplate, left out
+    assert any(n == 200 // every for n in holding.values())  # suspected, put back
+    kept = [(j, k) for j, k in zip(index.tolist(), keys.tolist(), strict=True) if holding[k] <= COMMON_MIN_PROMPTS]
+    expected = [{k for j, k in kept if j == i} for i in range(200)]
+    assert list(found.prompt) == sorted(found.prompt)  # a prompt's shingles stay together
+    assert [set(found.shingle[found.prompt == i].tolist()) for i in range(200)] == expected

@@ -141,9 +141,9 @@ def test_bad_buffers_are_refused():
 
     views, validity, data, offset = words.string_view(pl.Series(["a long string, longer than twelve bytes"]))
     with pytest.raises(ValueError, match="string_view"):
-        _text.windows(views, validity, [], offset, 1, 3, 1, b"")  # the view's data buffer is missing
+        _text.windows(views, validity, [], offset, 1, 3, 1, b"", 0)  # the view's data buffer is missing
     with pytest.raises(ValueError):
-        _text.windows(views, validity, data, offset, 5, 3, 1, b"")  # more strings than views
+        _text.windows(views, validity, data, offset, 5, 3, 1, b"", 0)  # more strings than views
 
 
 def test_minhash_signatures_are_the_arithmetic_stated():
