@@ -2,8 +2,9 @@
 
    Each function reads a run of strings straight from an Arrow string_view array, polars' own layout (its
    views, validity and data buffers, the index of the first string and the count), does one pass over the
-   bytes with the GIL released (so two threads use both cores), and returns plain bytes that Python
-   views as numpy arrays. The rules are the ones `curate/words.py` states in Python:
+   bytes with the GIL released (so two threads use both cores), and returns bytes-like objects that numpy
+   reads without a copy, or strings that polars takes over through the Arrow C data interface (section
+   below). The rules are the ones `curate/words.py` states in Python:
 
    match words   maximal runs of ASCII letters and digits, lowercased; every other character (any
                  byte of a non-ASCII character included) separates words. A word right after a
@@ -66,10 +67,12 @@ static int buffer_push(Buffer *b, const void *item, size_t size) {
     return 0;
 }
 
-/* Bytes made here (from malloc), read through the buffer protocol and freed with the object: outputs reach
-   numpy without a copy (a copy of a large output costs as much again in page faults). */
+/* Read-only bytes through the buffer protocol, without a copy: either made here (from malloc, freed with the
+   block: outputs reach numpy as they are, where a copy of a large output costs as much again in page
+   faults), or a buffer of an imported Arrow array (`owner`, kept alive while the block is). */
 typedef struct {
-    PyObject_HEAD char *data;
+    PyObject_HEAD PyObject *owner;
+    char *data;
     Py_ssize_t len;
 } Block;
 
@@ -79,7 +82,8 @@ static int block_get(Block *self, Py_buffer *view, int flags) {
 }
 
 static void block_dealloc(Block *self) {
-    free(self->data);
+    if (self->owner) Py_DECREF(self->owner);
+    else free(self->data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -91,21 +95,27 @@ static PyTypeObject BlockType = {
     .tp_dealloc = (destructor)block_dealloc,
     .tp_as_buffer = &BLOCK_PROCS,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Bytes made by curate's C loops (buffer protocol, read-only).",
+    .tp_doc = "Bytes made by curate's C loops, or a buffer of an Arrow array (buffer protocol, read-only).",
 };
+
+/* A block of `len` bytes at `data`: owned (freed with the block) when `owner` is NULL, else `owner`'s. */
+static PyObject *block_new(PyObject *owner, const void *data, Py_ssize_t len) {
+    Block *block = PyObject_New(Block, &BlockType);
+    if (!block) return NULL;
+    Py_XINCREF(owner);
+    block->owner = owner;
+    block->data = (char *)data;
+    block->len = len;
+    return (PyObject *)block;
+}
 
 /* The buffer's bytes as a Block, which takes them over. */
 static PyObject *buffer_bytes(Buffer *b) {
-    Block *block = PyObject_New(Block, &BlockType);
-    if (!block) {
-        free(b->data);
-    } else {
-        block->data = b->data;
-        block->len = (Py_ssize_t)b->len;
-    }
+    PyObject *block = block_new(NULL, b->data, (Py_ssize_t)b->len);
+    if (!block) free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
-    return (PyObject *)block;
+    return block;
 }
 
 /* ---- the strings of one Arrow string_view array ------------------------------------------------ */
@@ -128,25 +138,31 @@ static void texts_close(Texts *t) {
     t->ndata = 0;
 }
 
-static int texts_check(const Texts *t) {
-    const unsigned char *views = t->views.buf;
-    for (Py_ssize_t i = t->first; i < t->first + t->count; i++) {
-        if (t->has_validity && !((((const unsigned char *)t->validity.buf)[i >> 3] >> (i & 7)) & 1))
-            continue; /* a null: text_at never reads its view */
-        int32_t len, index, offset;
-        memcpy(&len, views + 16 * i, 4);
-        if (len < 0) return -1;
-        if (len <= 12) continue;
-        memcpy(&index, views + 16 * i + 8, 4);
-        memcpy(&offset, views + 16 * i + 12, 4);
-        if (index < 0 || index >= t->ndata || offset < 0 || (Py_ssize_t)offset + len > t->data[index].len) return -1;
-    }
-    return 0;
+/* 1 when string i (counted from `first`) is null. */
+static inline int text_null(const Texts *t, Py_ssize_t i) {
+    Py_ssize_t at = t->first + i;
+    return t->has_validity && !((((const unsigned char *)t->validity.buf)[at >> 3] >> (at & 7)) & 1);
 }
 
-/* views: the views buffer; validity: the validity bitmap or None; data: a sequence of data buffers. */
-static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first, Py_ssize_t count,
-                      Texts *t) {
+/* 1 when string i's view points inside the buffers (a null's view is never read). */
+static int view_ok(const Texts *t, Py_ssize_t i) {
+    if (text_null(t, i)) return 1;
+    const unsigned char *view = (const unsigned char *)t->views.buf + 16 * (t->first + i);
+    int32_t len, index, offset;
+    memcpy(&len, view, 4);
+    if (len < 0) return 0;
+    if (len <= 12) return 1;
+    memcpy(&index, view + 8, 4);
+    memcpy(&offset, view + 12, 4);
+    return index >= 0 && index < t->ndata && offset >= 0 && (Py_ssize_t)offset + len <= t->data[index].len;
+}
+
+static const char BAD_VIEWS[] = "not a valid string_view array: a view points outside its buffers";
+
+/* views: the views buffer; validity: the validity bitmap or None; data: a sequence of data buffers. Every
+   view is checked when `check_all`; otherwise the caller checks (view_ok) each one it reads. */
+static int texts_open_checked(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first,
+                              Py_ssize_t count, int check_all, Texts *t) {
     memset(t, 0, sizeof *t);
     if (PyObject_GetBuffer(views, &t->views, PyBUF_SIMPLE) < 0) return -1;
     if (validity != Py_None) {
@@ -175,10 +191,15 @@ static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ss
     t->first = first;
     t->count = count;
     if (first < 0 || count < 0 || count > INT32_MAX || first > PY_SSIZE_T_MAX / 32 ||
-        (first + count) * 16 > t->views.len ||
-        (t->has_validity && (first + count + 7) / 8 > t->validity.len) || texts_check(t) < 0) {
-        PyErr_SetString(PyExc_ValueError, "not a valid string_view array: a view points outside its buffers");
+        (first + count) * 16 > t->views.len || (t->has_validity && (first + count + 7) / 8 > t->validity.len)) {
+        PyErr_SetString(PyExc_ValueError, BAD_VIEWS);
         goto fail;
+    }
+    for (Py_ssize_t i = 0; check_all && i < count; i++) {
+        if (!view_ok(t, i)) {
+            PyErr_SetString(PyExc_ValueError, BAD_VIEWS);
+            goto fail;
+        }
     }
     return 0;
 fail:
@@ -186,10 +207,15 @@ fail:
     return -1;
 }
 
+static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first, Py_ssize_t count,
+                      Texts *t) {
+    return texts_open_checked(views, validity, data, first, count, 1, t);
+}
+
 static inline const unsigned char *text_at(const Texts *t, Py_ssize_t i, Py_ssize_t *len) {
     Py_ssize_t at = t->first + i;
     const unsigned char *view = (const unsigned char *)t->views.buf + 16 * at;
-    if (t->has_validity && !((((const unsigned char *)t->validity.buf)[at >> 3] >> (at & 7)) & 1)) {
+    if (text_null(t, i)) {
         *len = 0;
         return view;
     }
@@ -231,7 +257,7 @@ struct ArrowArrayStream {
     void *private_data;
 };
 
-/* An imported array: alive while any of its buffers is. */
+/* An imported array: alive while any Block of its buffers is. */
 typedef struct {
     PyObject_HEAD struct ArrowArray array;
 } ImportedArray;
@@ -248,44 +274,6 @@ static PyTypeObject ImportedArrayType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "An Arrow array imported from polars, released when the last of its buffers goes.",
 };
-
-/* One buffer of an imported array, read-only through the buffer protocol. */
-typedef struct {
-    PyObject_HEAD PyObject *owner;
-    void *data;
-    Py_ssize_t len;
-} ArrowBuffer;
-
-static int arrow_buffer_get(ArrowBuffer *self, Py_buffer *view, int flags) {
-    static char empty[1];
-    return PyBuffer_FillInfo(view, (PyObject *)self, self->data ? self->data : empty, self->len, 1, flags);
-}
-
-static void arrow_buffer_dealloc(ArrowBuffer *self) {
-    Py_XDECREF(self->owner);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyBufferProcs ARROW_BUFFER_PROCS = {.bf_getbuffer = (getbufferproc)arrow_buffer_get};
-
-static PyTypeObject ArrowBufferType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.ArrowBuffer",
-    .tp_basicsize = sizeof(ArrowBuffer),
-    .tp_dealloc = (destructor)arrow_buffer_dealloc,
-    .tp_as_buffer = &ARROW_BUFFER_PROCS,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "One buffer of an imported Arrow array.",
-};
-
-static PyObject *arrow_buffer(PyObject *owner, const void *data, int64_t len) {
-    ArrowBuffer *b = PyObject_New(ArrowBuffer, &ArrowBufferType);
-    if (!b) return NULL;
-    Py_INCREF(owner);
-    b->owner = owner;
-    b->data = (void *)data;
-    b->len = (Py_ssize_t)len;
-    return (PyObject *)b;
-}
 
 /* The next array of the stream into `into` (release NULL at the end); -1 with an error set. */
 static int stream_next(struct ArrowArrayStream *stream, struct ArrowArray *into) {
@@ -314,7 +302,9 @@ static PyObject *py_string_view(PyObject *Py_UNUSED(self), PyObject *series) {
         goto done;
     }
     int is_view = schema.format && strcmp(schema.format, "vu") == 0;
-    if (!is_view) PyErr_Format(PyExc_ValueError, "expected a string_view (vu) column, got format %s", schema.format);
+    if (!is_view)
+        PyErr_Format(PyExc_ValueError, "expected a string_view (vu) column, got format %s",
+                     schema.format ? schema.format : "(none)");
     if (schema.release) schema.release(&schema);
     if (!is_view) goto done;
     owner = PyObject_New(ImportedArray, &ImportedArrayType);
@@ -339,12 +329,17 @@ static PyObject *py_string_view(PyObject *Py_UNUSED(self), PyObject *series) {
     }
     int64_t rows = a->offset + a->length, ndata = a->n_buffers - 3;
     const int64_t *sizes = a->buffers[a->n_buffers - 1];
+    if ((ndata && !sizes) || (rows && !a->buffers[1])) {
+        PyErr_SetString(PyExc_ValueError, "a string_view array without its views or buffer sizes");
+        goto done;
+    }
     PyObject *data = PyList_New((Py_ssize_t)ndata);
-    PyObject *views = arrow_buffer((PyObject *)owner, a->buffers[1], 16 * rows);
-    PyObject *validity = a->buffers[0] ? arrow_buffer((PyObject *)owner, a->buffers[0], (rows + 7) / 8) : Py_NewRef(Py_None);
+    PyObject *views = block_new((PyObject *)owner, a->buffers[1], (Py_ssize_t)(16 * rows));
+    PyObject *validity =
+        a->buffers[0] ? block_new((PyObject *)owner, a->buffers[0], (Py_ssize_t)((rows + 7) / 8)) : Py_NewRef(Py_None);
     int ok = data && views && validity;
     for (int64_t k = 0; ok && k < ndata; k++) {
-        PyObject *buffer = arrow_buffer((PyObject *)owner, a->buffers[2 + k], sizes[k]);
+        PyObject *buffer = block_new((PyObject *)owner, a->buffers[2 + k], (Py_ssize_t)sizes[k]);
         if (!buffer) ok = 0;
         else PyList_SET_ITEM(data, (Py_ssize_t)k, buffer);
     }
@@ -458,6 +453,46 @@ static PyTypeObject LargeStringsType = {
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "Strings made by curate's C loops, for `pl.Series` (Arrow PyCapsule interface).",
 };
+
+/* One output column being written: n + 1 offsets and the data from malloc, handed over as LargeStrings. */
+typedef struct {
+    int64_t *offsets;
+    char *data;
+    size_t at;
+} Column;
+
+/* Room for n strings of `bytes` bytes in all; -1 (an error set) when out of memory. */
+static int column_open(Column *c, Py_ssize_t n, size_t bytes) {
+    c->offsets = malloc((size_t)(n + 1) * 8);
+    c->data = malloc(bytes + 1);
+    c->at = 0;
+    if (!c->offsets || !c->data) {
+        free(c->offsets);
+        free(c->data);
+        c->offsets = NULL;
+        c->data = NULL;
+        PyErr_NoMemory();
+        return -1;
+    }
+    c->offsets[0] = 0;
+    return 0;
+}
+
+static inline void column_put(Column *c, const void *bytes, size_t n) {
+    memcpy(c->data + c->at, bytes, n);
+    c->at += n;
+}
+
+static PyObject *column_strings(Column *c, Py_ssize_t count) {
+    LargeStrings *strings = PyObject_New(LargeStrings, &LargeStringsType);
+    if (!strings) return NULL;
+    strings->offsets = c->offsets;
+    strings->data = c->data;
+    strings->length = count;
+    c->offsets = NULL;
+    c->data = NULL;
+    return (PyObject *)strings;
+}
 
 /* ---- match words ------------------------------------------------------------------------------- */
 
@@ -1163,43 +1198,42 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
         total += len;
     }
     /* The text is at most as long as the input (plus collapse_into's 16 bytes of slack). */
-    LargeStrings *strings = PyObject_New(LargeStrings, &LargeStringsType);
+    Column out = {0};
     PyObject *flags = PyBytes_FromStringAndSize(NULL, count);
     PyObject *hash_bytes = PyBytes_FromStringAndSize(NULL, count * 8);
-    if (strings) {
-        strings->offsets = malloc((size_t)(count + 1) * 8);
-        strings->data = malloc((size_t)total + 16);
-        strings->length = count;
-    }
-    if (!strings || !flags || !hash_bytes || !strings->offsets || !strings->data) {
-        Py_XDECREF(strings);
+    if (!flags || !hash_bytes || column_open(&out, count, (size_t)total + 16) < 0) {
         Py_XDECREF(flags);
         Py_XDECREF(hash_bytes);
         texts_close(&t);
         PyBuffer_Release(&stable);
-        return PyErr_Occurred() ? NULL : PyErr_NoMemory();
+        return NULL;
     }
-    int64_t *offsets = strings->offsets;
-    unsigned char *out = (unsigned char *)strings->data;
     unsigned char *unstable = (unsigned char *)PyBytes_AS_STRING(flags);
     uint64_t *hashes = (uint64_t *)PyBytes_AS_STRING(hash_bytes);
     const unsigned char *bitmap = stable.buf;
-    size_t at = 0;
     Py_BEGIN_ALLOW_THREADS;
-    offsets[0] = 0;
     for (Py_ssize_t i = 0; i < count; i++) {
         Py_ssize_t len;
         const unsigned char *p = text_at(&t, i, &len);
         int flag = 0;
-        at += collapse_into(p, len, bitmap, out + at, &flag);
-        offsets[i + 1] = (int64_t)at;
+        size_t start = out.at;
+        out.at += collapse_into(p, len, bitmap, (unsigned char *)out.data + start, &flag);
+        out.offsets[i + 1] = (int64_t)out.at;
         unstable[i] = (unsigned char)flag;
-        hashes[i] = bytes_hash(out + offsets[i], at - (size_t)offsets[i]);
+        hashes[i] = bytes_hash((unsigned char *)out.data + start, out.at - start);
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
     PyBuffer_Release(&stable);
-    return Py_BuildValue("NNN", (PyObject *)strings, flags, hash_bytes);
+    PyObject *strings = column_strings(&out, count);
+    free(out.offsets);
+    free(out.data);
+    if (!strings) {
+        Py_DECREF(flags);
+        Py_DECREF(hash_bytes);
+        return NULL;
+    }
+    return Py_BuildValue("NNN", strings, flags, hash_bytes);
 }
 
 /* ---- render_chatml(): OpenHermes ChatML triples straight from the kept rows' buffers ------------------ */
@@ -1228,35 +1262,12 @@ static const char SYSTEM_START[] = "<|im_start|>system\n", TURN_END[] = "<|im_en
                   RESPONSE_END[] = "<|im_end|>";
 #define LITERAL(s) (sizeof(s) - 1)
 
-/* One output column being written: offsets and data from malloc, handed over as LargeStrings. */
-typedef struct {
-    int64_t *offsets;
-    char *data;
-    size_t at;
-} Column;
-
-static inline void column_put(Column *c, const void *bytes, size_t n) {
-    memcpy(c->data + c->at, bytes, n);
-    c->at += n;
-}
-
-static PyObject *column_strings(Column *c, Py_ssize_t count) {
-    LargeStrings *strings = PyObject_New(LargeStrings, &LargeStringsType);
-    if (!strings) return NULL;
-    strings->offsets = c->offsets;
-    strings->data = c->data;
-    strings->length = count;
-    c->offsets = NULL;
-    c->data = NULL;
-    return (PyObject *)strings;
-}
-
-/* Opens one (views, validity, data, first, count) tuple. */
+/* Opens one (views, validity, data, first, count) tuple; its views are the caller's to check (view_ok). */
 static int texts_open_tuple(PyObject *spec, Texts *t) {
     PyObject *views, *validity, *data;
     Py_ssize_t first, count;
     if (!PyArg_ParseTuple(spec, "OOOnn", &views, &validity, &data, &first, &count)) return -1;
-    return texts_open(views, validity, data, first, count, t);
+    return texts_open_checked(views, validity, data, first, count, 0, t);
 }
 
 /* render_chatml(system, prompt, chosen, rejected, rows, default_system) -> (prompt, chosen, rejected) as
@@ -1278,11 +1289,19 @@ static PyObject *py_render_chatml(PyObject *Py_UNUSED(self), PyObject *args) {
         if (texts_open_tuple(specs[opened], &cols[opened]) < 0) goto done;
     const int64_t *index = rows.buf;
     Py_ssize_t n = rows.len / 8;
+    if (rows.len % 8) {
+        PyErr_SetString(PyExc_ValueError, "rows must be int64 bytes");
+        goto done;
+    }
     size_t sizes[3] = {0, 0, 0};
-    for (Py_ssize_t r = 0; r < n; r++) {
+    for (Py_ssize_t r = 0; r < n; r++) { /* only the rows rendered are checked: a shard reads few of them */
         for (int k = 0; k < 4; k++) {
-            if (index[r] < 0 || index[r] >= cols[k].count) {
-                PyErr_SetString(PyExc_ValueError, "a row index is outside the columns");
+            if (index[r] < 0 || index[r] >= cols[k].count || !view_ok(&cols[k], index[r])) {
+                PyErr_SetString(PyExc_ValueError, "a row index is outside the columns, or its view is bad");
+                goto done;
+            }
+            if (k > 0 && text_null(&cols[k], index[r])) {
+                PyErr_SetString(PyExc_ValueError, "a prompt or response to render is null");
                 goto done;
             }
         }
@@ -1294,15 +1313,8 @@ static PyObject *py_render_chatml(PyObject *Py_UNUSED(self), PyObject *args) {
         sizes[1] += (size_t)len[2] + LITERAL(RESPONSE_END);
         sizes[2] += (size_t)len[3] + LITERAL(RESPONSE_END);
     }
-    for (int k = 0; k < 3; k++) {
-        out[k].offsets = malloc((size_t)(n + 1) * 8);
-        out[k].data = malloc(sizes[k] + 1);
-        if (!out[k].offsets || !out[k].data) {
-            PyErr_NoMemory();
-            goto done;
-        }
-        out[k].offsets[0] = 0;
-    }
+    for (int k = 0; k < 3; k++)
+        if (column_open(&out[k], n, sizes[k]) < 0) goto done;
     Py_BEGIN_ALLOW_THREADS;
     for (Py_ssize_t r = 0; r < n; r++) {
         Py_ssize_t len[4];
@@ -1345,13 +1357,13 @@ done:
 
 /* ---- module -------------------------------------------------------------------------------------- */
 
+/* "int32 Block" and the like: a Block of int32 values (numpy reads it with np.frombuffer, without a copy). */
 static PyMethodDef METHODS[] = {
     {"windows", py_windows, METH_VARARGS,
-     "windows(views, validity, data, first, count, size, min_words, held, record_from) -> (text int32 bytes, key "
-     "uint64 bytes, "
-     "held counts int64 bytes, held text int32 bytes, held position int32 bytes)"},
+     "windows(views, validity, data, first, count, size, min_words, held, record_from) -> (text int32 Block, "
+     "key uint64 Block, held counts int64 bytes, held text int32 Block, held position int32 Block)"},
     {"find", py_find, METH_VARARGS,
-     "find(views, validity, data, first, count, keys, lengths) -> (text int32 bytes, key uint64 bytes)"},
+     "find(views, validity, data, first, count, keys, lengths) -> (text int32 Block, key uint64 Block)"},
     {"space_hashes", py_space_hashes, METH_VARARGS,
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
@@ -1361,8 +1373,8 @@ static PyMethodDef METHODS[] = {
      "render_chatml(system, prompt, chosen, rejected, rows, default_system) -> (prompt, chosen, rejected) "
      "LargeStrings; each column a (views, validity, data, first, count) tuple, rows int64 bytes"},
     {"string_view", py_string_view, METH_O,
-     "string_view(series) -> (views, validity or None, [data], offset, length): a one-chunk polars String "
-     "series' buffers, through its Arrow C stream"},
+     "string_view(series) -> (views Block, validity Block or None, [data Blocks], offset, length): a one-chunk "
+     "polars String series' buffers, through its Arrow C stream"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1374,8 +1386,7 @@ PyMODINIT_FUNC PyInit__text(void) {
     for (int c = 0; c < 256; c++) SPACE[c] = (c == ' ' || (c >= 0x09 && c <= 0x0D));
     FRAC_HASH = word_hash((const unsigned char *)"frac", 4, 4);
     BINOM_HASH = word_hash((const unsigned char *)"binom", 5, 5);
-    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&ImportedArrayType) < 0 || PyType_Ready(&ArrowBufferType) < 0 ||
-        PyType_Ready(&LargeStringsType) < 0)
+    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&ImportedArrayType) < 0 || PyType_Ready(&LargeStringsType) < 0)
         return NULL;
     return PyModule_Create(&MODULE);
 }

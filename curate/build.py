@@ -48,7 +48,7 @@ def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> 
     rows = {name: split.eq(name).arg_true() for name in SPLITS}
     say("write")
     report = _report(source, recipe, result, rows, benchmarks)
-    kept, dropped = result.kept.select(RENDERED_FROM), result.dropped
+    kept, dropped = result.kept.select(RENDERED_FROM).rechunk(), result.dropped  # one chunk: C reads it as is
     del source, result  # the normalised keys are not written: free them before the rendered copies are made
     write_atomically(Path(out), lambda folder: _fill(folder, kept, rows, recipe, dropped, report))
     return report

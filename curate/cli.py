@@ -136,8 +136,11 @@ def main() -> None:
 
 
 def _exit_now() -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a reader that went away (`curate build --json | head`): the build itself is done
+        pass
     os._exit(0)
 
 

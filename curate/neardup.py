@@ -101,10 +101,11 @@ def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
     the others: the shingles found in more than half the boilerplate share of a fixed sample of the prompts
     are held back and counted over all prompts, and those found in more than the boilerplate share are left
     out. The others, suspected in vain, go back to the prompts that hold them: where each is held is recorded
-    for the suspects seen in at most twice the share of the sample (far fewer places than the boilerplate's);
-    should a suspect seen more often not be boilerplate after all, the prompts are shingled again."""
+    for the suspects seen in the sample at most twice as often as the limit (far fewer places than the
+    boilerplate's); should a suspect seen more often not be boilerplate after all, the prompts are shingled
+    again."""
     texts, limit = prompts["prompt_key"], max(COMMON_SHARE * prompts.height, COMMON_MIN_PROMPTS)
-    suspects, sure = _sample_boilerplate(texts, shingle_words)
+    suspects, sure = _sample_boilerplate(texts, shingle_words, limit)
     found = held_windows(texts, shingle_words, 1, held=suspects, record_from=sure)
     index, shingle, counts, held_index, held_which = found
     if (counts[:sure] <= limit).any():
@@ -117,15 +118,16 @@ def prompt_shingles(prompts: pl.DataFrame, shingle_words: int) -> Shingles:
     return Shingles(index, shingle)
 
 
-def _sample_boilerplate(texts: pl.Series, shingle_words: int) -> tuple[np.ndarray, int]:
+def _sample_boilerplate(texts: pl.Series, shingle_words: int, limit: float) -> tuple[np.ndarray, int]:
     """Shingles in more than half the boilerplate share of a fixed sample of the prompts (every k-th), those in
-    more than twice the share first, and how many of those there are."""
+    the sample more than twice as often as `limit` (the most prompts a non-boilerplate shingle is in) first,
+    and how many of those there are."""
     step = max(len(texts) // SAMPLE_PROMPTS, 1)
     sample = texts.gather_every(step)
     _, shingle, _ = windows(sample, shingle_words, 1)
     values, found = np.unique(shingle, return_counts=True)
     suspected = found > max(COMMON_SHARE / 2 * len(sample), 1)
-    sure = found > 2 * COMMON_SHARE * len(sample)
+    sure = suspected & (found > 2 * limit * len(sample) / max(len(texts), 1))
     return np.concatenate([values[sure], values[suspected & ~sure]]), int(sure.sum())
 
 

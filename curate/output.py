@@ -80,10 +80,12 @@ def shard_sizes(path: Path, rows: pl.DataFrame) -> dict:
 
 
 def arrow_nbytes(frame: pl.DataFrame) -> int:
-    """The bytes of the frame's Arrow buffers as `datasets` holds them after loading the parquet (pyarrow's
-    `Table.nbytes`): what `push_to_hub` records as a split's `num_bytes`. Strings and lists are large types
-    (8-byte offsets, counted once per value); numbers come with a validity bitmap, strings and lists only
-    when they hold a null, as pyarrow's parquet reader makes them."""
+    """The bytes of the frame's Arrow buffers as `datasets` holds them after loading the parquet: what
+    `push_to_hub` records as a split's `num_bytes` (pyarrow's `Table.nbytes`). Strings and lists are large
+    types (8-byte offsets, counted once per value); numbers come with a validity bitmap, strings and lists
+    only when they hold a null, as pyarrow's parquet reader makes them. Exact for a file of one row group;
+    with several, pyarrow gives a string column a bitmap only in the groups that hold a null, so this counts
+    up to a bitmap more (rows / 8 bytes): an estimate, as `datasets`' own number is."""
     return sum(_nbytes(frame[column], top=True) for column in frame.columns)
 
 
@@ -94,7 +96,7 @@ def _nbytes(values: pl.Series, top: bool = False) -> int:
     if dtype == pl.String:
         return validity + 8 * n + int(values.str.len_bytes().sum() or 0)
     if isinstance(dtype, pl.List):
-        return validity + 8 * n + _nbytes(values.list.explode(empty_as_null=False, keep_nulls=False))
+        return validity + 8 * n + _nbytes(values.filter(values.list.len() > 0).list.explode())  # no null, no []
     if isinstance(dtype, pl.Struct):
         return validity + sum(_nbytes(values.struct.field(field.name)) for field in dtype.fields)
     if dtype == pl.Boolean:

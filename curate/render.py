@@ -8,7 +8,6 @@ import polars as pl
 
 from curate.config import RenderConfig
 
-IM_START, IM_END = "<|im_start|>", "<|im_end|>"
 OUTPUT_COLUMNS = ["prompt", "chosen", "rejected", "score_chosen", "score_rejected", "source_row"]
 TEXT_COLUMNS = ["system", "prompt", "chosen", "rejected"]
 Renderer = Callable[[pl.Series], pl.DataFrame]
@@ -37,12 +36,13 @@ def renderer(kept: pl.DataFrame, config: RenderConfig) -> Renderer:
 
 def chatml(kept: pl.DataFrame, system_prompt: str | None) -> Renderer:
     """OpenHermes-2.5 ChatML strings, written by C (`curate/_text.c` `render_chatml`) straight from the kept
-    rows' buffers, half of the rows on each thread:
+    rows' buffers, the rows split over the threads:
     - prompt: `<|im_start|>system\\n{system}<|im_end|>\\n` when there is a system text (the row's own, else
       the recipe's), then `<|im_start|>user\\n{prompt}<|im_end|>\\n<|im_start|>assistant\\n`; no BOS (the
       tokenizer adds it);
     - chosen, rejected: the response, then `<|im_end|>`, the model's EOS, exactly once (TRL appends nothing).
-    Every text is stripped of surrounding whitespace (Unicode White_Space, as polars' `strip_chars`)."""
+    Every text is stripped of surrounding whitespace (Unicode White_Space, as polars' `strip_chars`). A null
+    prompt or response is an error (validate drops those rows before)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np

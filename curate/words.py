@@ -94,7 +94,7 @@ def collapse_spaces(texts: pl.Series, stable: bytes) -> tuple[pl.Series, np.ndar
 
 def strings_series(name: str, parts: list[Any]) -> pl.Series:
     """One String series of the strings C made (LargeStrings, taken over by polars through the Arrow C
-    interface without a copy), one chunk per part."""
+    interface: their bytes are not copied, polars adds its views), one chunk per part."""
     chunks = [pl.Series(strings) for strings in parts]
     return (pl.concat(chunks, rechunk=False) if chunks else pl.Series([], dtype=pl.String)).alias(name)
 
@@ -128,7 +128,8 @@ def _owned(parts: list[tuple], at: int = 1, dtype: type = np.uint64) -> tuple[np
 
 def string_view(texts: pl.Series) -> tuple[Any, Any, list[Any], int]:
     """views, validity (or None), data buffers and offset of the series as one Arrow string_view array,
-    read through polars' Arrow C stream: polars' own buffers, nothing copied."""
+    read through polars' Arrow C stream: polars' own buffers (a series of several chunks is rechunked first,
+    which copies its views, not its text)."""
     views, validity, data, offset, _ = _text.string_view(texts.cast(pl.String).rechunk())
     return views, validity, data, offset
 

@@ -213,7 +213,10 @@ def test_arrow_buffers_in_and_strings_out_without_pyarrow():
 # `str.strip()` strips more (\x1c-\x1f), so the rule is stated with this set.
 WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
 WHITE_SPACE += "\u2028\u2029\u202f\u205f\u3000"
-EDGES = st.text(alphabet=st.sampled_from([" ", "\n", "\u3000", "\u2009", "\x1c", "é", "a"]), max_size=4)
+EDGES = st.text(
+    alphabet=st.sampled_from([" ", "\n", "\x85", "\xa0", "\u1680", "\u2028", "\u3000", "\u2009", "\x1c", "é", "a"]),
+    max_size=4,
+)
 RENDERED_TEXT = st.builds(lambda a, b, c: a + b + c, EDGES, st.text(max_size=30), EDGES)
 
 
@@ -245,3 +248,16 @@ def test_chatml_render_is_the_stated_rule(rows, default, data):
     assert out["source_row"].to_list() == order
     texts = [text for row in rows for text in row if text is not None]
     assert pl.Series(texts, dtype=pl.String).str.strip_chars().to_list() == [t.strip(WHITE_SPACE) for t in texts]
+
+
+def test_chatml_render_refuses_a_null_prompt_or_response():
+    from curate.config import RenderConfig
+    from curate.render import renderer
+
+    for column in ["prompt", "chosen", "rejected"]:
+        row = {"system": None, "prompt": "Q?", "chosen": "A.", "rejected": "B.", column: None}
+        kept = pl.DataFrame([row], schema={name: pl.String for name in row}).with_columns(
+            row=pl.lit(0), chosen_rating=pl.lit(8.0), rejected_rating=pl.lit(2.0)
+        )
+        with pytest.raises(ValueError, match="null"):
+            renderer(kept, RenderConfig())(pl.Series([0]))
