@@ -945,18 +945,54 @@ static int find_windows(const uint64_t *words, size_t n, int L, uint64_t power, 
     return 0;
 }
 
-/* The (text, key) of every window of the listed lengths whose key is in `keys` (uint64 bytes). A text
-   holding one window twice reports it twice. */
+/* A KeyMap built once from uint64 keys and read by any number of find() calls at once (it is never written
+   after it is built). */
+typedef struct {
+    PyObject_HEAD KeyMap map;
+} KeySet;
+
+static void key_set_dealloc(KeySet *self) {
+    keymap_free(&self->map);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject KeySetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.KeySet",
+    .tp_basicsize = sizeof(KeySet),
+    .tp_dealloc = (destructor)key_set_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Keys for find(), made by key_set(keys).",
+};
+
+static PyObject *py_key_set(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer keys;
+    if (!PyArg_ParseTuple(args, "y*", &keys)) return NULL;
+    KeySet *set = PyObject_New(KeySet, &KeySetType);
+    if (set) {
+        memset(&set->map, 0, sizeof set->map);
+        if (keymap_build(keys.buf, (size_t)keys.len / 8, &set->map) < 0) {
+            Py_DECREF(set); /* keymap_free of what was built */
+            set = NULL;
+            PyErr_NoMemory();
+        }
+    }
+    PyBuffer_Release(&keys);
+    return (PyObject *)set;
+}
+
+/* The (text, key) of every window of the listed lengths whose key is in `keys` (a KeySet). A text holding one
+   window twice reports it twice. */
 static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *views, *validity, *data, *lengths_obj;
     Py_ssize_t first, count;
-    Py_buffer keys;
-    if (!PyArg_ParseTuple(args, "OOOnny*O", &views, &validity, &data, &first, &count, &keys, &lengths_obj))
+    KeySet *keys;
+    if (!PyArg_ParseTuple(args, "OOOnnO!O", &views, &validity, &data, &first, &count, &KeySetType, &keys,
+                          &lengths_obj))
         return NULL;
     int lengths[MAX_WINDOW];
     uint64_t powers[MAX_WINDOW];
     PyObject *seq = PySequence_Fast(lengths_obj, "lengths must be a sequence of ints");
-    if (!seq) goto fail_keys;
+    if (!seq) return NULL;
     Py_ssize_t nlen = PySequence_Fast_GET_SIZE(seq);
     if (nlen > MAX_WINDOW) nlen = -1;
     for (Py_ssize_t k = 0; k < nlen; k++) {
@@ -973,18 +1009,11 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
     if (nlen < 0) {
         if (!PyErr_Occurred())
             PyErr_Format(PyExc_ValueError, "lengths must be at most %d ints in 1..%d", MAX_WINDOW, MAX_WINDOW - 1);
-        goto fail_keys;
-    }
-    KeyMap set;
-    if (keymap_build(keys.buf, (size_t)keys.len / 8, &set) < 0) {
-        PyErr_NoMemory();
-        goto fail_keys;
+        return NULL;
     }
     Texts t;
-    if (texts_open(views, validity, data, first, count, &t) < 0) {
-        keymap_free(&set);
-        goto fail_keys;
-    }
+    if (texts_open(views, validity, data, first, count, &t) < 0) return NULL;
+    const KeyMap *set = &keys->map; /* the call's arguments hold the KeySet while the loop reads it */
     Buffer owner = {0}, value = {0};
     WordList words = {0};
     int failed = 0;
@@ -996,12 +1025,10 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
         each_word(p, len, list_sink, &words);
         failed = words.failed;
         for (Py_ssize_t k = 0; k < nlen && !failed; k++)
-            failed = find_windows(words.words, words.len, lengths[k], powers[k], &set, (int32_t)i, &owner, &value);
+            failed = find_windows(words.words, words.len, lengths[k], powers[k], set, (int32_t)i, &owner, &value);
     }
     Py_END_ALLOW_THREADS;
     texts_close(&t);
-    keymap_free(&set);
-    PyBuffer_Release(&keys);
     free(words.words);
     if (failed) {
         free(owner.data);
@@ -1009,9 +1036,6 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
         return PyErr_NoMemory();
     }
     return Py_BuildValue("NN", buffer_bytes(&owner), buffer_bytes(&value));
-fail_keys:
-    PyBuffer_Release(&keys);
-    return NULL;
 }
 
 /* ---- space_hashes(): hash of each text with its whitespace runs made one space ------------------- */
@@ -1362,8 +1386,9 @@ static PyMethodDef METHODS[] = {
     {"windows", py_windows, METH_VARARGS,
      "windows(views, validity, data, first, count, size, min_words, held, record_from) -> (text int32 Block, "
      "key uint64 Block, held counts int64 bytes, held text int32 Block, held position int32 Block)"},
+    {"key_set", py_key_set, METH_VARARGS, "key_set(keys uint64 bytes) -> KeySet, for find()"},
     {"find", py_find, METH_VARARGS,
-     "find(views, validity, data, first, count, keys, lengths) -> (text int32 Block, key uint64 Block)"},
+     "find(views, validity, data, first, count, key_set, lengths) -> (text int32 Block, key uint64 Block)"},
     {"space_hashes", py_space_hashes, METH_VARARGS,
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
@@ -1386,7 +1411,8 @@ PyMODINIT_FUNC PyInit__text(void) {
     for (int c = 0; c < 256; c++) SPACE[c] = (c == ' ' || (c >= 0x09 && c <= 0x0D));
     FRAC_HASH = word_hash((const unsigned char *)"frac", 4, 4);
     BINOM_HASH = word_hash((const unsigned char *)"binom", 5, 5);
-    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&ImportedArrayType) < 0 || PyType_Ready(&LargeStringsType) < 0)
+    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&ImportedArrayType) < 0 || PyType_Ready(&LargeStringsType) < 0 ||
+        PyType_Ready(&KeySetType) < 0)
         return NULL;
     return PyModule_Create(&MODULE);
 }

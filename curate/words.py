@@ -70,8 +70,8 @@ def held_windows(
 
 def find(texts: pl.Series, keys: np.ndarray, lengths: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
     """(text index, key): every run of match words, of one of `lengths` words, whose key is in `keys`."""
-    wanted, sizes = np.ascontiguousarray(keys, np.uint64).tobytes(), sorted(set(lengths))
-    return _owned(_per_chunk(texts, lambda *where: _text.find(*where, wanted, sizes)))
+    wanted, sizes = _text.key_set(np.ascontiguousarray(keys, np.uint64).tobytes()), sorted(set(lengths))
+    return _owned(_per_chunk(texts, lambda *where: _text.find(*where, wanted, sizes)))  # one key set for all
 
 
 def space_hashes(texts: pl.Series, stable: bytes) -> tuple[np.ndarray, np.ndarray]:
