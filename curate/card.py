@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from curate.output import DROPPED_PREFIX, shards_of, split_prefix
+from curate.output import DROPPED_PREFIX, shard_sizes, shards_of, split_prefix
 from curate.steps.reasons import REASONS
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
@@ -92,8 +92,6 @@ def _info(config: str, prefixes: dict[str, str], report: dict[str, Any], folder:
 def _sizes(folder: Path, path: Path, report: dict[str, Any]) -> dict:
     """The file's recorded sizes; measured again for a folder built before curate recorded them."""
     import polars as pl
-
-    from curate.output import shard_sizes
 
     record = report["files"].get(path.relative_to(folder).as_posix(), {})
     return record if "arrow_bytes" in record else shard_sizes(path, pl.read_parquet(path))

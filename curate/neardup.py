@@ -20,14 +20,13 @@ and with any polars or numpy version.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from curate.normalize import GOLDEN, mix
-from curate.words import held_windows, windows
+from curate.words import held_windows, in_threads, windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
 # 1 - (1 - 0.7**4)**20 = 0.996 (0.9999 at 0.8); at 0.4, 0.40, and at 0.2, 0.03: those are dropped
@@ -148,7 +147,7 @@ def minhash(shingles: Shingles, count: int) -> np.ndarray:
             shingles.prompt[part], shingles.shingle[part], multipliers, offsets, signatures, BANDS * ROWS
         )
 
-    _in_threads(run, [slice(0, middle), slice(middle, None)])
+    in_threads(run, [slice(0, middle), slice(middle, None)])
     return signatures
 
 
@@ -171,7 +170,7 @@ def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarr
     present = grouped[np.r_[True, grouped[1:] != grouped[:-1]]] if len(grouped) else grouped
     turn = mix(system[present].astype(np.uint64) + np.uint64(1))
     halves = [(0, BANDS // 2), (BANDS // 2, BANDS - BANDS // 2)]
-    found = _in_threads(
+    found = in_threads(
         lambda bands: _minhash.band_pairs(signatures, BANDS * ROWS, present, turn, *bands, ROWS, BUCKET_CAP), halves
     )
     codes = np.frombuffer(_minhash.merge(*found), np.uint64)
@@ -179,17 +178,12 @@ def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarr
     return codes[system[a] == system[b]]  # two system turns may share a band key
 
 
-def _in_threads(call, arguments: list) -> list:
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return list(pool.map(call, arguments))
-
-
 def _estimates(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """The share of MinHash values each pair agrees on: an estimate of its Jaccard similarity."""
     from curate import _minhash
 
     halves = np.array_split(pairs, 2)  # one per thread
-    parts = _in_threads(lambda half: _minhash.agreement(signatures, signatures.shape[1], half), halves)
+    parts = in_threads(lambda half: _minhash.agreement(signatures, signatures.shape[1], half), halves)
     return np.concatenate([np.frombuffer(part, np.uint8) for part in parts]) / signatures.shape[1]
 
 

@@ -43,20 +43,17 @@ def chatml(kept: pl.DataFrame, system_prompt: str | None) -> Renderer:
     - chosen, rejected: the response, then `<|im_end|>`, the model's EOS, exactly once (TRL appends nothing).
     Every text is stripped of surrounding whitespace (Unicode White_Space, as polars' `strip_chars`). A null
     prompt or response is an error (validate drops those rows before)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     import numpy as np
 
     from curate import _text
-    from curate.words import string_view, strings_series, threads
+    from curate.words import in_threads, string_view, strings_series, threads
 
     columns = [(*string_view(kept[name]), kept.height) for name in TEXT_COLUMNS]
     default = (system_prompt or "").strip().encode()
 
     def texts(rows: pl.Series) -> pl.DataFrame:
         parts = np.array_split(rows.cast(pl.Int64).to_numpy(), threads())
-        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
-            made = list(pool.map(lambda part: _text.render_chatml(*columns, part.tobytes(), default), parts))
+        made = in_threads(lambda part: _text.render_chatml(*columns, part.tobytes(), default), parts)
         return pl.DataFrame([strings_series(name, [m[k] for m in made]) for k, name in enumerate(TEXT_COLUMNS[1:])])
 
     return texts
