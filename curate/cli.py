@@ -15,16 +15,34 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from curate.errors import CurateError
+from curate.errors import ConfigError, CurateError, NoPairsError
 
 app = typer.Typer(
-    help="Turn raw preference data into clean, DPO-ready datasets, with every dropped row accounted for.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 out_console = Console()
 err_console = Console(stderr=True, soft_wrap=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from curate import __version__
+
+        print(f"curate {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Turn raw preference data into clean, DPO-ready datasets, with every dropped row accounted for."""
+
 
 BUILD_EXAMPLES = """
 **Examples**
@@ -47,59 +65,110 @@ RecipeOpt = Annotated[
 ]
 
 
+# The shipped recipe's values, shown as the defaults of the build flags that override them. A copy (importing
+# the recipe model would cost `curate --help` 0.1 s); tests/test_cli.py holds it to `Recipe()`.
+RECIPE_DEFAULTS = {
+    "source.dataset": "argilla/distilabel-math-preference-dpo",
+    "source.revision": "main",
+    "source.split": "train",
+    "split.test_size": "0.1",
+    "split.seed": "42",
+    "preference.min_rating_gap": "1.0",
+    "dedup.prompt_duplicates": "best",
+    "validate.max_chars": "8000",
+    "render.format": "chatml",
+    "render.system_prompt": "none",
+    "decontaminate.benchmarks": "gsm8k,math500",
+    "near_dedup.prompt_duplicates": "best",
+    "near_dedup.threshold": "0.7",
+    "tokens.tokenizer": "none",
+    "tokens.max_length": "none",
+    "length_bias.max_chosen_longer_share": "none",
+}
+
+
+def _recipe_option(key: str, help: str, *names: str) -> Any:
+    """A build flag that overrides recipe key `key`; its help shows the shipped recipe's value."""
+    return typer.Option(*names, help=f"{help} [default: {RECIPE_DEFAULTS[key]}, recipe `{key}`]")
+
+
 @app.command(epilog=BUILD_EXAMPLES)
 def build(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (replaced atomically).")] = Path("curated"),
     source: Annotated[
-        str | None, typer.Option(help="Local parquet/JSON/JSONL file or folder instead of the Hub.")
+        str | None,
+        typer.Option(help="Local parquet/JSON/JSONL file or folder instead of the Hub. [default: the Hub]"),
     ] = None,
-    dataset: Annotated[str | None, typer.Option(help="Hub dataset id.")] = None,
-    revision: Annotated[str | None, typer.Option(help="Hub branch, tag or commit sha.")] = None,
-    split: Annotated[str | None, typer.Option(help="Source split to read.")] = None,
+    dataset: Annotated[str | None, _recipe_option("source.dataset", "Hub dataset id.")] = None,
+    revision: Annotated[str | None, _recipe_option("source.revision", "Hub branch, tag or commit sha.")] = None,
+    split: Annotated[str | None, _recipe_option("source.split", "Source split to read.")] = None,
     recipe: RecipeOpt = None,
-    test_size: Annotated[float | None, typer.Option(help="Fraction of kept rows in the test split.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Seed of the grouped split.")] = None,
-    min_rating_gap: Annotated[float | None, typer.Option(help="Smallest chosen - rejected rating gap kept.")] = None,
-    prompt_duplicates: Annotated[str | None, typer.Option(help="best | keep_all")] = None,
-    max_chars: Annotated[int | None, typer.Option(help="Longest prompt + response in characters.")] = None,
-    format: Annotated[str | None, typer.Option("--format", help="chatml | conversational")] = None,
-    system_prompt: Annotated[str | None, typer.Option(help="System turn added to every prompt.")] = None,
+    test_size: Annotated[
+        float | None, _recipe_option("split.test_size", "Fraction of kept rows in the test split.")
+    ] = None,
+    seed: Annotated[int | None, _recipe_option("split.seed", "Seed of the grouped split.")] = None,
+    min_rating_gap: Annotated[
+        float | None, _recipe_option("preference.min_rating_gap", "Smallest chosen - rejected rating gap kept.")
+    ] = None,
+    prompt_duplicates: Annotated[str | None, _recipe_option("dedup.prompt_duplicates", "best | keep_all")] = None,
+    max_chars: Annotated[
+        int | None, _recipe_option("validate.max_chars", "Longest prompt + response in characters.")
+    ] = None,
+    format: Annotated[str | None, _recipe_option("render.format", "chatml | conversational", "--format")] = None,
+    system_prompt: Annotated[
+        str | None, _recipe_option("render.system_prompt", "System turn added to every prompt.")
+    ] = None,
     decontaminate: Annotated[
         str | None,
-        typer.Option(help="Comma-separated benchmarks: gsm8k, math500, Hub ids, local files; `none` for no check."),
+        _recipe_option(
+            "decontaminate.benchmarks",
+            "Comma-separated benchmarks: gsm8k, math500, Hub ids, local files; `none` for no check. The default "
+            "loads GSM8K and MATH-500 from the Hub once (then cached under HF_HOME).",
+        ),
     ] = None,
-    near_duplicates: Annotated[str | None, typer.Option(help="best | keep_all (near-duplicate prompts)")] = None,
-    near_threshold: Annotated[float | None, typer.Option(help="Shingle Jaccard similarity of near-duplicates.")] = None,
+    near_duplicates: Annotated[
+        str | None, _recipe_option("near_dedup.prompt_duplicates", "best | keep_all (near-duplicate prompts)")
+    ] = None,
+    near_threshold: Annotated[
+        float | None, _recipe_option("near_dedup.threshold", "Shingle Jaccard similarity of near-duplicates.")
+    ] = None,
     tokenizer: Annotated[
-        str | None, typer.Option(help="Measure pairs in tokens of this tokenizer (Hub id or folder).")
+        str | None,
+        _recipe_option("tokens.tokenizer", "Measure pairs in tokens of this tokenizer (Hub id or folder)."),
     ] = None,
-    max_length: Annotated[int | None, typer.Option(help="With --tokenizer: drop pairs over this many tokens.")] = None,
+    max_length: Annotated[
+        int | None, _recipe_option("tokens.max_length", "With --tokenizer: drop pairs over this many tokens.")
+    ] = None,
     max_chosen_longer_share: Annotated[
-        float | None, typer.Option(help="Bound the share of pairs whose chosen response is longer (length bias).")
+        float | None,
+        _recipe_option(
+            "length_bias.max_chosen_longer_share",
+            "Bound the share of pairs whose chosen response is longer (length bias).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json to stdout instead of the table.")] = False,
 ) -> None:
     """Pull, validate, filter and deduplicate preference pairs, render them and write train/test splits."""
-    overrides = {
-        "source.path": source,
-        "source.dataset": dataset,
-        "source.revision": revision,
-        "source.split": split,
-        "split.test_size": test_size,
-        "split.seed": seed,
-        "preference.min_rating_gap": min_rating_gap,
-        "dedup.prompt_duplicates": prompt_duplicates,
-        "validate.max_chars": max_chars,
-        "render.format": format,
-        "render.system_prompt": system_prompt,
-        "decontaminate.benchmarks": _benchmark_list(decontaminate),
-        "near_dedup.prompt_duplicates": near_duplicates,
-        "near_dedup.threshold": near_threshold,
-        "tokens.tokenizer": tokenizer,
-        "tokens.max_length": max_length,
-        "length_bias.max_chosen_longer_share": max_chosen_longer_share,
-    }
     with _errors():
+        overrides = {
+            "source.path": source,
+            "source.dataset": dataset,
+            "source.revision": revision,
+            "source.split": split,
+            "split.test_size": test_size,
+            "split.seed": seed,
+            "preference.min_rating_gap": min_rating_gap,
+            "dedup.prompt_duplicates": prompt_duplicates,
+            "validate.max_chars": max_chars,
+            "render.format": format,
+            "render.system_prompt": system_prompt,
+            "decontaminate.benchmarks": _benchmark_list(decontaminate),
+            "near_dedup.prompt_duplicates": near_duplicates,
+            "near_dedup.threshold": near_threshold,
+            "tokens.tokenizer": tokenizer,
+            "tokens.max_length": max_length,
+            "length_bias.max_chosen_longer_share": max_chosen_longer_share,
+        }
         from curate.build import build as run_build
         from curate.config import load_recipe
 
@@ -114,7 +183,12 @@ def build(
         out_console.print(funnel_table(report))
         out_console.print(f"Wrote [bold]{escape(str(out))}[/bold] (report.json, README.md, data/, dropped/)")
     if report["rows_kept"] == 0:
-        err_console.print("Warning: no pairs were kept; every row is in dropped/ with its reason.", highlight=False)
+        with _errors():
+            raise NoPairsError(
+                f"no pairs were kept: all {report['rows_in']:,} rows were dropped (see the table above)",
+                hint=f"Every row is in {out}/dropped/ with its reason; loosen the recipe (`curate recipe`) and build "
+                "again. `curate push` refuses a build without pairs.",
+            )
     if _exit_when_done:
         _exit_now()
 
@@ -145,10 +219,19 @@ def _exit_now() -> None:
 
 
 def _benchmark_list(flag: str | None) -> list[str] | None:
+    """`gsm8k,evals.jsonl` -> its names; `none` -> no check. An empty name (`,,`, `gsm8k,`) is a mistake, not
+    a way to say "no check": dropping it silently could turn decontamination off."""
     if flag is None:
         return None
-    names = [name.strip() for name in flag.split(",") if name.strip()]
-    return [] if names == ["none"] else names
+    names = [name.strip() for name in flag.split(",")]
+    if names == ["none"]:
+        return []
+    if not all(names):
+        raise ConfigError(
+            f"--decontaminate {flag!r} has an empty benchmark name",
+            hint="Give comma-separated names without empty entries (gsm8k,math500,PATH), or `none` for no check.",
+        )
+    return names
 
 
 PUSH_EXAMPLES = """

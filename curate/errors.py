@@ -66,3 +66,9 @@ class DeviceError(CurateError):
     """The hardware the run asks for is not there."""
 
     exit_code = 8
+
+
+class NoPairsError(CurateError):
+    """The build kept no pair at all: the folder holds only dropped rows, and nothing can train on it."""
+
+    exit_code = 9

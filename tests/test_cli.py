@@ -109,3 +109,30 @@ def test_readme_documents_every_drop_reason_in_rule_order():
         if line.startswith(tuple(f"| {step.name} |" for step in steps(benchmarks=["any"])))
     ]
     assert documented == list(REASONS)
+
+
+def test_build_flag_defaults_shown_are_the_recipe_defaults():
+    """`curate build --help` shows a copy of the shipped recipe's values (importing the model would slow --help)."""
+    from curate.cli import RECIPE_DEFAULTS
+
+    defaults = Recipe().dump()
+    for dotted, shown in RECIPE_DEFAULTS.items():
+        section, key = dotted.split(".")
+        value = defaults[section][key]
+        expected = "none" if value is None else ",".join(value) if isinstance(value, list) else str(value)
+        assert shown == expected, dotted
+
+
+def test_version_and_short_help():
+    from curate import __version__
+
+    assert runner.invoke(app, ["--version"]).stdout == f"curate {__version__}\n"
+    for args in (["-h"], ["build", "-h"], ["push", "-h"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
+def test_build_help_shows_each_default():
+    shown = " ".join(runner.invoke(app, ["build", "--help"]).output.replace("│", " ").split())
+    for value in ("default: 0.1, recipe split.test_size", "default: gsm8k,math500", "from the Hub once"):
+        assert value in shown
