@@ -9,10 +9,11 @@ from typing import Any
 
 import polars as pl
 
-from curate.config import SourceConfig
+from curate.config import ColumnMap, SourceConfig
+from curate.errors import InputError
 from curate.output import sha256_file
-from curate.sources.columns import detect_columns, to_canonical
-from curate.sources.files import read_files, source_files
+from curate.sources.columns import TEXT_FIELDS, detect_columns, to_canonical
+from curate.sources.files import EXAMPLES, NumbersInText, SourceRows, read_files, source_files
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,7 @@ def load_source(config: SourceConfig) -> LoadedSource:
 def _load_local(path: Path, config: SourceConfig) -> LoadedSource:
     files = source_files(path, config.split)
     raw, records = _read_and_record(files, path)
-    columns = config.columns or detect_columns(raw.columns)
-    frame = to_canonical(raw, columns, origin=str(path))
+    frame, columns = _canonical(raw, config, origin=str(path))
     info = {
         "kind": "local",
         "path": path.as_posix(),
@@ -47,8 +47,7 @@ def _load_hub(config: SourceConfig) -> LoadedSource:
 
     folder, sha = download_dataset(config.dataset, config.revision)
     raw, records = _read_and_record(source_files(folder, config.split), folder)
-    columns = config.columns or detect_columns(raw.columns)
-    frame = to_canonical(raw, columns, origin=f"{config.dataset}@{sha[:12]}")
+    frame, columns = _canonical(raw, config, origin=f"{config.dataset}@{sha[:12]}")
     info = {
         "kind": "hub",
         "dataset": config.dataset,
@@ -62,7 +61,28 @@ def _load_hub(config: SourceConfig) -> LoadedSource:
     return LoadedSource(frame, info)
 
 
-def _read_and_record(files: list[Path], root: Path) -> tuple[pl.DataFrame, list[dict[str, str]]]:
+def _canonical(raw: SourceRows, config: SourceConfig, origin: str) -> tuple[pl.DataFrame, ColumnMap]:
+    columns = config.columns or detect_columns(raw.frame.columns)
+    _refuse_numbers_in_text(raw.numbers_in_text, columns, origin)
+    return to_canonical(raw.frame, columns, origin=origin), columns
+
+
+def _refuse_numbers_in_text(numbers: dict[str, NumbersInText], columns: ColumnMap, origin: str) -> None:
+    """A text column with numbers in some rows: the same error as one holding only numbers. (Ratings may
+    mix them: validation names their rows.)"""
+    for field_name in TEXT_FIELDS:
+        name = getattr(columns, field_name)
+        found = numbers.get(name) if name else None
+        if found:
+            more = "; ..." if len(found.rows) > EXAMPLES else ""
+            raise InputError(
+                f"{origin}: column '{name}' ({field_name}) must hold text, but {len(found.rows)} of its rows "
+                f"hold numbers: {'; '.join(found.examples)}{more}",
+                hint='Write those values as JSON strings ("5", not 5), or map another column in source.columns.',
+            )
+
+
+def _read_and_record(files: list[Path], root: Path) -> tuple[SourceRows, list[dict[str, str]]]:
     """The rows of `files` and their records; the files are hashed on a second thread while polars parses
     them (hashlib lets go of the GIL)."""
     from concurrent.futures import ThreadPoolExecutor

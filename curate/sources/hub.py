@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curate.errors import HubError
+from curate.errors import ConfigError, HubError, first_line
 from curate.hub_errors import hub_errors
 
 DATA_PATTERNS = ["README.md", "*.parquet", "**/*.parquet", "*.jsonl", "**/*.jsonl", "*.json", "**/*.json"]
@@ -18,11 +18,25 @@ def download_dataset(repo_id: str, revision: str) -> tuple[Path, str]:
     """The local snapshot folder of `repo_id` at `revision`, and the commit sha it resolved to."""
     from huggingface_hub import constants
 
+    _require_valid_id(repo_id)
     if constants.HF_HUB_OFFLINE:
         return _from_cache(repo_id, revision)
     _check_reachable(repo_id, revision)
     folder = Path(_snapshot(repo_id, revision))
     return folder, folder.name  # snapshot folders are named by commit sha
+
+
+def _require_valid_id(repo_id: str) -> None:
+    """A malformed id is the recipe's fault, not the Hub's: say so before any request (or cache lookup)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as err:
+        raise ConfigError(
+            f"dataset {repo_id!r} is not a valid Hub dataset id ({first_line(err)})",
+            hint="Pass --dataset (or source.dataset) as `owner/name`, e.g. argilla/distilabel-math-preference-dpo.",
+        ) from None
 
 
 def _check_reachable(repo_id: str, revision: str) -> None:
