@@ -32,8 +32,15 @@ def normalize(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
+# Characters that show nothing: curate's INVISIBLE (curate/normalize.py) as the usual Python test; Unicode's
+# Default_Ignorable_Code_Point is not in unicodedata, so its blank-looking letters are listed.
+BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f", *map(chr, range(0xFE00, 0xFE10))}
+
+
 def is_blank(text: str | None) -> bool:
-    return text is None or not text.strip()
+    return text is None or all(
+        c.isspace() or unicodedata.category(c) in ("Cc", "Cf") or c in BLANK_LETTERS for c in text
+    )
 
 
 def as_number(value) -> float | None:
@@ -44,7 +51,7 @@ def as_number(value) -> float | None:
         number = float(value)
     except ValueError:
         return None
-    return None if math.isnan(number) else number
+    return number if math.isfinite(number) else None
 
 
 # --- one keep-function per rule, in rule order ---------------------------------------------
@@ -67,7 +74,8 @@ def has_ratings(ex: dict) -> bool:
 
 
 def ratings_are_numbers(ex: dict) -> bool:
-    return as_number(ex["chosen_rating"]) is not None and as_number(ex["rejected_rating"]) is not None
+    chosen, rejected = as_number(ex["chosen_rating"]), as_number(ex["rejected_rating"])
+    return chosen is not None and rejected is not None and math.isfinite(chosen - rejected)
 
 
 def no_control_tokens(ex: dict) -> bool:

@@ -67,7 +67,12 @@ def to_canonical(frame: pl.DataFrame, columns: ColumnMap, origin: str) -> pl.Dat
         name = getattr(columns, field)
         if field == "system" and not name and _is_message_list(frame[columns.prompt].dtype):
             name = columns.prompt  # a conversational prompt carries its own system turn
-        out[field] = _text(frame[name], field, origin) if name else pl.Series(field, [None] * frame.height, pl.String)
+        if not name:
+            out[field] = pl.Series(field, [None] * frame.height, pl.String)
+        elif field in ("chosen", "rejected") and _is_message_list(frame[name].dtype):
+            out[field] = _responses_to_text(frame[name], field, origin, out["system"], out["prompt"])
+        else:
+            out[field] = _text(frame[name], field, origin)
     problems = []
     for field in RATING_FIELDS:
         name = getattr(columns, field)
@@ -110,8 +115,8 @@ def _is_message_list(dtype: pl.DataType) -> bool:
 
 
 def _messages_to_text(column: pl.Series, field: str, origin: str) -> pl.Series:
-    """Conversational rows: the prompt's user turn (system read apart), the response's last turn."""
-    pick = _prompt_turn if field == "prompt" else _system_turn if field == "system" else _response_turn
+    """Conversational prompts: the user turn, or (for `system`) the system turn read apart."""
+    pick = _prompt_turn if field == "prompt" else _system_turn
     values = []
     for index, messages in enumerate(column.to_list()):
         try:
@@ -133,27 +138,70 @@ def _system_turn(messages: list[dict]) -> str | None:
     return next((m.get("content") for m in messages if m.get("role") == "system"), None)
 
 
-def _response_turn(messages: list[dict]) -> str | None:
+# TRL's conversational preference format puts the prompt in `prompt` and only the reply in chosen/rejected, but
+# HH-style data and distilabel's DPO formatters repeat the conversation in each response: [user, assistant],
+# maybe with a system turn first. A repeated turn is accepted only when it equals the row's own prompt or
+# system (ends stripped): then taking the reply loses nothing. Any other turn would be lost, so it is an error.
+RESPONSE_HINT = (
+    "chosen/rejected must hold one assistant reply, optionally after the row's own system and user turns "
+    "repeated exactly (TRL's conversational format puts the conversation in `prompt`). Put the user turn in "
+    "the prompt column, or map other columns under source.columns."
+)
+
+
+def _responses_to_text(column: pl.Series, field: str, origin: str, systems: pl.Series, prompts: pl.Series) -> pl.Series:
+    """Conversational responses: the assistant reply, once any repeated prompt turns are checked."""
+    values = []
+    rows = zip(column.to_list(), systems.to_list(), prompts.to_list(), strict=True)
+    for index, (messages, system, prompt) in enumerate(rows):
+        try:
+            values.append(_response_turn(messages or [], {"system": system, "user": prompt}))
+        except ValueError as err:
+            raise InputError(
+                f"{origin}, row {index}: column '{column.name}' ({field}) {err}", hint=RESPONSE_HINT
+            ) from None
+    return pl.Series(field, values, pl.String)
+
+
+def _response_turn(messages: list[dict], prompt_turns: dict[str, str | None]) -> str | None:
+    """The reply, the last turn, after an optional system and user turn equal to the row's own."""
     if not messages:
         return None
-    last = messages[-1]
-    if last.get("role") != "assistant":
-        raise ValueError(f"must end with an assistant message, ends with role {last.get('role')!r}")
-    return last.get("content")
+    roles = [m.get("role") for m in messages]
+    if roles[-1] != "assistant":
+        raise ValueError(f"has turns {roles}; it must end with an assistant message")
+    if roles[:-1] not in ([], ["user"], ["system"], ["system", "user"]):
+        raise ValueError(f"has turns {roles}; expected one assistant reply, after at most a system and a user turn")
+    for message in messages[:-1]:
+        role = message.get("role")
+        if _stripped(message.get("content")) != _stripped(prompt_turns[role]):
+            mine = "the prompt" if role == "user" else "the system prompt"
+            raise ValueError(f"has turns {roles}, and its {role} turn differs from {mine} of the row")
+    return messages[-1].get("content")
+
+
+def _stripped(text: str | None) -> str | None:
+    return text.strip() if text is not None else None
 
 
 def _rating(column: pl.Series, field: str, origin: str) -> tuple[pl.Series, pl.Series]:
+    """The ratings as floats, and per row why a rating is unusable: NaN and infinities (JSON's `NaN`,
+    `Infinity`, or `1e999`, which overflows to inf) compare as no score does, so they become null with a
+    problem that names them, as does text that does not parse."""
     dtype = column.dtype
     if dtype.is_numeric() and dtype != pl.Boolean:
         values = column.cast(pl.Float64)
-        bad = values.is_nan().fill_null(False)
-        problem = pl.select(pl.when(pl.lit(bad)).then(pl.lit(f"{field} is NaN"))).to_series()
+        bad = (~values.is_finite()).fill_null(False)
+        text = pl.format("{} is {}", pl.lit(field), pl.lit(values.cast(pl.String)))
+        problem = pl.select(pl.when(pl.lit(bad)).then(text)).to_series()
         return values.set(bad, None).alias(field), problem
     if dtype == pl.String:
         values = column.str.strip_chars().cast(pl.Float64, strict=False)
-        bad = (column.is_not_null() & (values.is_null() | values.is_nan())).fill_null(False)
-        text = pl.concat_str(pl.lit(f"{field}='"), pl.lit(column.str.slice(0, 40)), pl.lit("' is not a number"))
-        problem = pl.select(pl.when(pl.lit(bad)).then(text)).to_series()
+        unparsed = values.is_null() | values.is_nan()
+        bad = (column.is_not_null() & ~values.is_finite().fill_null(False)).fill_null(False)
+        quoted = pl.concat_str(pl.lit(f"{field}='"), pl.lit(column.str.slice(0, 40)), pl.lit("'"))
+        why = pl.when(pl.lit(unparsed)).then(pl.lit(" is not a number")).otherwise(pl.lit(" is not finite"))
+        problem = pl.select(pl.when(pl.lit(bad)).then(pl.concat_str(quoted, why))).to_series()
         return values.set(bad, None).alias(field), problem
     if dtype == pl.Null:
         return _no_rating(field, len(column))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 REASONS = {
-    "empty_prompt": "the prompt is missing, empty or only whitespace",
-    "empty_chosen": "the chosen response is missing, empty or only whitespace",
-    "empty_rejected": "the rejected response is missing, empty or only whitespace",
+    "empty_prompt": "the prompt is missing or shows nothing (empty, or only whitespace, control or format "
+    "characters such as NUL and zero-width spaces)",
+    "empty_chosen": "the chosen response is missing or shows nothing (as for `empty_prompt`)",
+    "empty_rejected": "the rejected response is missing or shows nothing (as for `empty_prompt`)",
     "missing_rating": "a rating is missing (the source has rating columns)",
-    "non_numeric_rating": "a rating is not a number (text that does not parse, or NaN)",
+    "non_numeric_rating": "a rating is not a finite number (text that does not parse, NaN or infinity), or the "
+    "gap overflows",
     "control_token": "a text contains a ChatML control token (`<|im_start|>`, `<|im_end|>`)",
     "text_too_long": "prompt + longer response exceed `validate.max_chars` characters",
     "identical_responses": "chosen and rejected are the same after normalisation",

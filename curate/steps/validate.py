@@ -19,7 +19,7 @@ def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
     if has_ratings:
         checks += [
             Rule("missing_rating", _missing_rating(), pl.lit("chosen_rating or rejected_rating is null")),
-            Rule("non_numeric_rating", pl.col("rating_problem").is_not_null(), pl.col("rating_problem")),
+            Rule("non_numeric_rating", _rating_problem().is_not_null(), _rating_problem()),
         ]
     tokens = recipe.validate_.control_tokens
     if tokens:
@@ -29,16 +29,24 @@ def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
 
 
 def _is_empty(text: str) -> pl.Expr:
-    # The keys say it without reading the texts again: a blank prompt's key is "", and `with_keys` marks
-    # blank responses (curate/normalize.py).
-    if text == "prompt":
-        return pl.col("prompt_key").is_null() | (pl.col("prompt_key") == "")
+    # `with_keys` marks the texts that are null or show nothing (curate/normalize.py, `INVISIBLE`).
     return pl.col(f"{text}_blank")
 
 
 def _missing_rating() -> pl.Expr:
     unset = pl.col("chosen_rating").is_null() | pl.col("rejected_rating").is_null()
     return unset & pl.col("rating_problem").is_null()
+
+
+def _rating_problem() -> pl.Expr:
+    """Why a row's ratings are unusable: one is not a finite number (`to_canonical` says which), or both are but
+    their gap overflows to infinity (1.7e308 and -1.7e308): an infinite gap says nothing about how much better
+    the chosen response is, and the dedup rules rank pairs by it."""
+    gap = pl.col("chosen_rating") - pl.col("rejected_rating")
+    ratings = pl.format(
+        "rating gap overflows: chosen {} - rejected {}", pl.col("chosen_rating"), pl.col("rejected_rating")
+    )
+    return pl.coalesce(pl.col("rating_problem"), pl.when(~gap.is_finite()).then(ratings))
 
 
 def _has_control_token(tokens: list[str]) -> pl.Expr:
