@@ -12,7 +12,8 @@ import polars as pl
 
 from curate import __version__
 from curate.benchmarks import Benchmark, load_benchmarks
-from curate.card import render_card
+from curate.benchmarks import resolve as resolve_benchmark
+from curate.card import read_user_section, render_card
 from curate.config import Recipe
 from curate.output import (
     DROPPED_COLUMNS,
@@ -20,7 +21,7 @@ from curate.output import (
     sha256_file,
     shard_sizes,
     split_prefix,
-    write_atomically,
+    staged_output,
     write_json,
     write_shards,
 )
@@ -37,21 +38,33 @@ Progress = Callable[[str], None]
 
 
 def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Build the dataset folder `out` from the recipe's source and return its report."""
+    """Build the dataset folder `out` from the recipe's source and return its report. `out` is checked, and
+    its staging folder made, before the source is read: a bad --out fails at once, not after the build. A
+    build that keeps no pair is still written (its dropped rows say why) and returns a report whose
+    `rows_kept` is 0: the caller decides how to end (the CLI exits with NoPairsError's code)."""
     say = progress or (lambda _stage: None)
-    say("load")
-    source = load_source(recipe.source)
-    benchmarks = load_benchmarks(recipe.decontaminate)
-    result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say, benchmarks=benchmarks)
-    say("render")
-    split = assign_splits(result.kept, recipe.split.test_size, recipe.split.seed)
-    rows = {name: split.eq(name).arg_true() for name in SPLITS}
-    say("write")
-    report = _report(source, recipe, result, rows, benchmarks)
-    kept, dropped = result.kept.select(RENDERED_FROM).rechunk(), result.dropped  # one chunk: C reads it as is
-    del source, result  # the normalised keys are not written: free them before the rendered copies are made
-    write_atomically(Path(out), lambda folder: _fill(folder, kept, rows, recipe, dropped, report))
+    with staged_output(Path(out), _inputs(recipe)) as staged:
+        say("load")
+        source = load_source(recipe.source)
+        benchmarks = load_benchmarks(recipe.decontaminate)
+        result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say, benchmarks=benchmarks)
+        say("render")
+        split = assign_splits(result.kept, recipe.split.test_size, recipe.split.seed)
+        rows = {name: split.eq(name).arg_true() for name in SPLITS}
+        say("write")
+        report = _report(source, recipe, result, rows, benchmarks)
+        kept, dropped = result.kept.select(RENDERED_FROM).rechunk(), result.dropped  # one chunk: C reads it as is
+        del source, result  # the normalised keys are not written: free them before the rendered copies are made
+        notes = read_user_section(staged.out / "README.md")  # a rebuild keeps the user's notes in the card
+        staged.write(lambda folder: _fill(folder, kept, rows, recipe, dropped, report, notes))
     return report
+
+
+def _inputs(recipe: Recipe) -> list[Path]:
+    """The local files and folders the build reads, which `out` must never replace."""
+    paths = [recipe.source.path] if recipe.source.path else []
+    paths += [spec.path for spec in map(resolve_benchmark, recipe.decontaminate.benchmarks) if spec.path]
+    return [Path(path) for path in paths]
 
 
 def split_rows(kept: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
@@ -100,7 +113,13 @@ def _report(
 
 
 def _fill(
-    folder: Path, kept: pl.DataFrame, rows: dict[str, pl.Series], recipe: Recipe, dropped: pl.DataFrame, report: dict
+    folder: Path,
+    kept: pl.DataFrame,
+    rows: dict[str, pl.Series],
+    recipe: Recipe,
+    dropped: pl.DataFrame,
+    report: dict,
+    notes: str | None,
 ) -> None:
     # Each file is hashed on a second thread as soon as it is written, while the next one is made.
     with ThreadPoolExecutor(max_workers=1) as hasher:
@@ -118,7 +137,7 @@ def _fill(
         dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
         write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice, written)
         report["files"] = files
-        (folder / "README.md").write_text(render_card(report, folder), encoding="utf-8")
+        (folder / "README.md").write_text(render_card(report, folder, notes=notes), encoding="utf-8")
         # The card is not hashed: `curate push` renders it again with the repo id in it.
         report["files"] = {name: {"sha256": digests[name].result(), **sizes} for name, sizes in files.items()}
     write_json(report, folder / "report.json")

@@ -11,10 +11,15 @@ from curate.steps.reasons import REASONS
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
 BASE_TAGS = ["dpo", "preference", "trl"]
 LOCAL_PLACEHOLDER = "path/to/this/folder"  # not the folder's own path: outputs must not depend on where they land
+# The card's last part, between these markers, is the user's: a rebuild into the same folder and `curate push`
+# carry it over from the folder's README.md; everything else is rendered again from report.json.
+USER_START = "<!-- curate:user-start -->"
+USER_END = "<!-- curate:user-end -->"
 
 
-def render_card(report: dict[str, Any], folder: Path, repo_id: str | None = None) -> str:
-    """The card for the build folder `folder`; `repo_id` is where it is published (None: a local folder)."""
+def render_card(report: dict[str, Any], folder: Path, repo_id: str | None = None, notes: str | None = None) -> str:
+    """The card for the build folder `folder`; `repo_id` is where it is published (None: a local folder);
+    `notes` the user section to keep (None: the template's)."""
     # What `DatasetCard.from_template` does, without importing `huggingface_hub`'s Hub client for it
     # (a tenth of a 100k-row build).
     import jinja2
@@ -24,7 +29,29 @@ def render_card(report: dict[str, Any], folder: Path, repo_id: str | None = None
     values = {**data.to_dict(), **_template_values(report, repo_id or LOCAL_PLACEHOLDER)}
     values["recipe_yaml"] = yaml.safe_dump(report["recipe"], sort_keys=False, allow_unicode=True)
     content = jinja2.Template(TEMPLATE.read_text(encoding="utf-8")).render(card_data=data.to_yaml(), **values)
-    return content if content.endswith("\n") else content + "\n"
+    content = content if content.endswith("\n") else content + "\n"
+    return content if notes is None else _with_user_section(content, notes)
+
+
+def user_section(card: str) -> str | None:
+    """The text between the card's user markers, None when it has no such section (markers removed)."""
+    end = card.rfind(USER_END)
+    start = card.rfind(USER_START, 0, max(end, 0))
+    return card[start + len(USER_START) : end] if start >= 0 else None
+
+
+def read_user_section(card: Path) -> str | None:
+    """The user section of the card file `card`; None when there is no such file or section."""
+    try:
+        return user_section(card.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _with_user_section(card: str, notes: str) -> str:
+    end = card.rindex(USER_END)
+    start = card.rindex(USER_START, 0, end) + len(USER_START)
+    return card[:start] + notes + card[end:]
 
 
 def card_data(report: dict[str, Any], folder: Path):

@@ -265,15 +265,27 @@ def push(
             plan = publishing.plan_push(folder, repo, branch)
             out_console.print(_plan_table(plan))
             out_console.print(plan.card, markup=False, highlight=False)
+            _warn_card_edits(plan.card_edits_lost, folder)
             return
         with err_console.status(f"publishing {escape(str(folder))} to {escape(repo)}"):
             result = publishing.push(folder, repo, token=token, private=private, branch=branch, message=message)
+    _warn_card_edits(result.card_edits_lost, folder)
     if result.changed:
         changes = f"{len(result.uploaded)} files uploaded, {len(result.deleted)} stale files deleted"
         out_console.print(f"Pushed to [bold]{escape(result.repo_id)}[/bold] ({changes})")
     else:
         out_console.print(f"Nothing changed in [bold]{escape(result.repo_id)}[/bold]; it already holds this build")
     print(result.commit_url)
+
+
+def _warn_card_edits(lost: bool, folder: Path) -> None:
+    if lost:
+        err_console.print(
+            f"Warning: {folder}/README.md was edited outside its user section (between <!-- curate:user-start --> "
+            "and <!-- curate:user-end -->); the pushed card is rendered from report.json without those edits.",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _plan_table(plan):

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
 import shutil
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
 import polars as pl
 
@@ -113,39 +117,197 @@ def write_json(data: dict, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_atomically(out: Path, fill: Callable[[Path], None]) -> None:
+def write_atomically(out: Path, fill: Callable[[Path], None], inputs: Iterable[Path] = ()) -> None:
     """Let `fill` write a fresh folder beside `out`, then swap it in; on failure `out` is untouched."""
+    with staged_output(out, inputs) as staged:
+        staged.write(fill)
+
+
+@dataclass(frozen=True)
+class StagedOutput:
+    """A build folder being written: `path`, a hidden folder beside `out`, becomes `out` when it is complete."""
+
+    out: Path
+    path: Path
+
+    def write(self, fill: Callable[[Path], None]) -> None:
+        """Let `fill` write the files; a failed write (a full disk, say) is an OutputError, not a traceback."""
+        with _writing(self.out):
+            fill(self.path)
+
+
+@contextmanager
+def staged_output(out: Path, inputs: Iterable[Path] = ()) -> Iterator[StagedOutput]:
+    """Check that `out` may be replaced and make its staging folder, before the caller does any work (an
+    unwritable --out fails at once, not after the whole build); swap it in when the body returns. On any
+    failure, KeyboardInterrupt included, the staging folder goes and `out` is left as it was. `inputs` are the
+    local files the build reads: `out` may neither be, hold nor lie inside one of them."""
+    out = Path(out).resolve()
+    _check_not_an_input(out, inputs)
+    _check_not_the_working_folder(out)
+    _clear_stale_staging(out)
     _check_replaceable(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging = _make_staging(out)
     try:
-        fill(staging)
-        _swap(staging, out)
+        yield StagedOutput(out, staging)
+        with _writing(out):
+            _swap(staging, out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _check_replaceable(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"output path {out} is a file", hint="Choose a folder path for --out.")
-    if out.is_dir() and any(out.iterdir()) and not (out / "report.json").exists():
+def _overlap(a: Path, b: Path) -> bool:
+    """The same path, or one inside the other."""
+    return a == b or a in b.parents or b in a.parents
+
+
+def _check_not_an_input(out: Path, inputs: Iterable[Path]) -> None:
+    for given in inputs:
+        if _overlap(out, Path(given).resolve()):
+            raise OutputError(
+                f"--out {out} and the input {given} overlap (one is or holds the other): the build would "
+                "replace, or write into, the data it reads",
+                hint="Choose an --out folder outside the source and benchmark files and folders.",
+            )
+
+
+def _check_not_the_working_folder(out: Path) -> None:
+    # Swapping renames `out`: the shell in it would be left in a deleted folder (and renaming it fails
+    # with "Device or resource busy" where it is a mount point), so the current folder is never replaced.
+    try:
+        here = Path.cwd()
+    except OSError:  # the working folder was deleted: nothing to protect
+        return
+    if out == here or out in here.parents:
         raise OutputError(
-            f"{out} is not empty and is not a curate build folder; refusing to replace it",
+            f"--out {out} is the current folder or holds it; curate replaces the whole --out folder",
+            hint="cd out of it first (e.g. `cd ..`), or choose another --out folder.",
+        )
+
+
+def _check_replaceable(out: Path) -> None:
+    """Replace only what is provably a curate build (or nothing): a folder whose curate report.json lists
+    every file in it besides README.md and report.json."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputError(f"output path {out} is a file", hint="Choose a folder path for --out.")
+    found = _contents(out)
+    if not found:
+        return
+    unlisted = sorted(found - _build_paths(out))
+    if unlisted:
+        shown = ", ".join(unlisted[:3]) + (f" and {len(unlisted) - 3} more" if len(unlisted) > 3 else "")
+        raise OutputError(
+            f"{out} holds files that are not part of its curate build ({shown}); refusing to replace it",
+            hint="Move those files out of the folder, choose a new --out folder, or remove this one yourself.",
+        )
+
+
+def _build_paths(out: Path) -> set[str]:
+    """The files and folders of the curate build in `out`, as its report.json lists them."""
+    report = _curate_report(out / "report.json")
+    if report is None:
+        raise OutputError(
+            f"{out} is not empty and is not a curate build folder (no report.json written by curate); "
+            "refusing to replace it",
             hint="Choose a new --out folder, or remove this one yourself.",
         )
+    files = {*report["files"], "README.md", "report.json"}
+    return files | {parent.as_posix() for name in files for parent in PurePosixPath(name).parents if parent.parts}
+
+
+def _curate_report(path: Path) -> dict | None:
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # missing, unreadable, not UTF-8 or not JSON
+        return None
+    curate_made = isinstance(report, dict) and "curate_version" in report and isinstance(report.get("files"), dict)
+    return report if curate_made else None
+
+
+def _contents(folder: Path) -> set[str]:
+    """Every file, folder and link under `folder`, relative; links are listed, not followed."""
+
+    def unreadable(error: OSError) -> None:
+        raise OutputError(f"cannot read {error.filename}: {error.strerror}", hint="Choose another --out folder.")
+
+    found = set()
+    for root, dirs, files in os.walk(folder, onerror=unreadable):
+        here = Path(root).relative_to(folder)
+        found.update((here / name).as_posix() for name in [*dirs, *files])
+    return found
+
+
+def _staging_name(out: Path, kind: str, pid: int) -> str:
+    return f".{out.name}.{kind}-{pid}"
+
+
+def _clear_stale_staging(out: Path) -> None:
+    """Remove what builds into `out` that were killed (kill -9, a power cut) left beside it: `.OUT.tmp-PID`
+    (a half-written build) and `.OUT.old-PID` (the previous output, retired during the swap), for each PID
+    that is no longer running. A retired output whose replacement never arrived is put back as `out`."""
+    pattern = re.compile(rf"\.{re.escape(out.name)}\.(tmp|old)-([0-9]+)")
+    try:
+        siblings = sorted(out.parent.iterdir())
+    except OSError:  # no parent yet (nothing to clear), or unlistable: making the staging folder says why
+        return
+    for path in siblings:
+        match = pattern.fullmatch(path.name)
+        if not match or not path.is_dir() or path.is_symlink() or _running(int(match[2])):
+            continue
+        if match[1] == "old" and not out.exists():
+            path.rename(out)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether process `pid` exists (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):  # someone else's process, or not a pid: leave it be
+        return True
+    return True
+
+
+def _make_staging(out: Path) -> Path:
+    staging = out.parent / _staging_name(out, "tmp", os.getpid())
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+    return staging
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """An OSError while making or writing `out` (no permission, a read-only or full disk) as an OutputError."""
+    try:
+        yield
+    except OSError as error:
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+        where = f" ({error.filename})" if error.filename else ""
+        raise OutputError(
+            f"cannot write {out}: {error.strerror or error}{where}",
+            hint="Free some disk space or choose an --out folder on another disk; any previous build there is "
+            "unchanged."
+            if full
+            else "Choose an --out folder you can write to; any previous build there is unchanged.",
+        ) from None
 
 
 def _swap(staging: Path, out: Path) -> None:
     if not out.exists():
         staging.rename(out)
         return
-    retired = out.parent / f".{out.name}.old-{os.getpid()}"
+    retired = out.parent / _staging_name(out, "old", os.getpid())
     out.rename(retired)
     try:
         staging.rename(out)
-    except OSError:
+    except BaseException:  # KeyboardInterrupt too: the previous output goes back in its place
         retired.rename(out)
         raise
     shutil.rmtree(retired, ignore_errors=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import AuthError, ConfigError, InputError
+from curate.errors import AuthError, ConfigError, InputError, NoPairsError
 from curate.hub_errors import hub_errors, is_network_error, status_of
 from curate.output import sha256_file
 
@@ -32,6 +32,9 @@ class PushPlan:
     files: list[PlannedFile]
     card: str
     report: dict[str, Any]
+    # The folder's README.md was changed outside its user section: the pushed card, rendered from report.json,
+    # does not have those changes (the CLI warns).
+    card_edits_lost: bool = False
 
 
 @dataclass
@@ -41,10 +44,16 @@ class PushResult:
     changed: bool
     uploaded: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    card_edits_lost: bool = False  # as PushPlan's
 
 
 def load_build(folder: Path) -> dict[str, Any]:
     """The report of a build folder whose files still match the hashes it recorded."""
+    if not folder.exists():
+        hint = f"Build it first (`curate build --out {folder}`), or name the folder a build wrote."
+        raise InputError(f"{folder} does not exist", hint=hint)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a build folder", hint="Name the folder `curate build` wrote.")
     report_path = folder / "report.json"
     if not report_path.is_file():
         raise InputError(f"{folder} is not a curate build folder (no report.json)", hint="Run `curate build` first.")
@@ -60,6 +69,19 @@ def load_build(folder: Path) -> dict[str, Any]:
                 f"{path} no longer matches its hash in report.json (changed or missing since the build)",
                 hint="Rebuild the folder with `curate build` before pushing.",
             )
+    return report
+
+
+def load_publishable(folder: Path) -> dict[str, Any]:
+    """The report of a build folder that can be published: unchanged since the build, and holding pairs
+    (a build that kept none has no split `load_dataset` could load)."""
+    report = load_build(folder)
+    if report.get("rows_kept") == 0:
+        raise NoPairsError(
+            f"{folder} holds no pair to publish: its build kept 0 of {report.get('rows_in', '?')} source rows "
+            f"({report.get('rows_dropped', '?')} are in dropped/, each with the reason it was dropped)",
+            hint="See `dropped` in its report.json, change the recipe or the source, and build again.",
+        )
     return report
 
 
@@ -84,15 +106,26 @@ def normalize_repo_id(repo: str) -> str:
 
 def plan_push(folder: Path, repo_id: str, branch: str = "main") -> PushPlan:
     """What a push would upload; reads only local files."""
-    from curate.card import render_card
+    from curate.card import render_card, user_section
 
-    report = load_build(folder)
+    report = load_publishable(folder)
     repo_id = normalize_repo_id(repo_id)
-    card = render_card(report, folder, repo_id=repo_id)
+    local_card = _read_card(folder / "README.md")
+    notes = user_section(local_card) if local_card is not None else None
+    card = render_card(report, folder, repo_id=repo_id, notes=notes)
     names = [*report["files"], "report.json"]  # the card is not among them: it is rendered here
     files = [_planned(n, (folder / n).read_bytes()) for n in names]
     files.append(_planned("README.md", card.encode("utf-8")))
-    return PushPlan(repo_id, branch, sorted(files, key=lambda f: f.path), card, report)
+    edits_lost = local_card is not None and local_card != render_card(report, folder, notes=notes)
+    return PushPlan(repo_id, branch, sorted(files, key=lambda f: f.path), card, report, edits_lost)
+
+
+def _read_card(path: Path) -> str | None:
+    """The folder's README.md as the user left it; None when it is gone (or not text: nothing to keep)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def _planned(path: str, data: bytes) -> PlannedFile:
@@ -106,7 +139,7 @@ def push(
 ) -> PushResult:  # fmt: skip
     """Create the repo if needed and commit the build in one commit; no commit when nothing changed."""
     repo_id = normalize_repo_id(repo_id)
-    load_build(folder)  # a bad folder fails before anything is sent
+    load_publishable(folder)  # a bad folder fails before anything is sent
     token = resolve_token(token)
     with hub_errors(f"datasets/{repo_id}", token=token, failed=FAILED, writing=True, unreachable_hint=RETRY):
         api = _api(token)
@@ -114,7 +147,9 @@ def push(
             repo_id = f"{api.whoami()['name']}/{repo_id}"
         plan = plan_push(folder, repo_id, branch)
         _ensure_repo(api, plan, private)
-        return _commit_with_retries(api, plan, folder, message)
+        result = _commit_with_retries(api, plan, folder, message)
+    result.card_edits_lost = plan.card_edits_lost
+    return result
 
 
 FAILED = "push failed, nothing was published: "

@@ -13,6 +13,7 @@ import curate.build
 import curate.output
 from curate.build import build
 from curate.config import load_recipe
+from curate.errors import OutputError
 
 SPLIT_COLUMNS = ["prompt", "chosen", "rejected", "score_chosen", "score_rejected", "source_row"]
 
@@ -105,7 +106,7 @@ def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(curate.build, "sha256_file", disk_full)  # fails after the splits are written
-    with pytest.raises(OSError):
+    with pytest.raises(OutputError, match="cannot write .*out: No space left on device"):
         build_from(tmp_path, distinct_pairs(20))
     after = {p.name: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
     assert after == before
@@ -189,15 +190,12 @@ def test_a_build_that_drops_nothing_loads_and_lists_no_dropped_config(tmp_path):
 
 
 def test_a_build_that_keeps_nothing_still_accounts_for_every_row(tmp_path):
-    from typer.testing import CliRunner
-
-    from curate.cli import app
-
-    source = write_jsonl(tmp_path / "s.jsonl", [pair(chosen_rating=5.0, rejected_rating=5.0)] * 3)
-    result = CliRunner().invoke(app, ["build", "--source", str(source), "-o", str(tmp_path / "out")])
-    assert result.exit_code == 0
-    assert "Warning: no pairs were kept" in result.stderr
+    # The folder is written so the user sees why every row went; the CLI turns rows_kept == 0 into exit 9.
+    report = build_from(tmp_path, [pair(chosen_rating=5.0, rejected_rating=5.0)] * 3)
+    assert report["rows_kept"] == 0 and report["rows_dropped"] == 3
     assert pl.read_parquet(tmp_path / "out/dropped/*.parquet")["reason"].to_list() == ["tie"] * 3
+    card = (tmp_path / "out/README.md").read_text()
+    assert "This build kept no pair" in card and "trl dpo" not in card
 
 
 def test_the_card_is_not_in_the_hashed_files(tmp_path):
