@@ -97,7 +97,8 @@ def test_unreachable_hub_fails_fast_and_names_the_way_out(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env |= {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(tmp_path / "home")}
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / "report.json").write_text("{}")  # a previous build that must survive
+    previous = '{"curate_version": "0.1.0", "files": {}}'  # a previous build (of nothing) that must survive
+    (tmp_path / "out" / "report.json").write_text(previous)
     started = time.monotonic()
     done = curate(env, "--out", str(tmp_path / "out"))
     assert time.monotonic() - started < 15
