@@ -78,7 +78,7 @@ def test_corpus_case(name, tmp_path, monkeypatch):
         args += ["--decontaminate", "none"]
     if "source" in case:
         args += ["--source", _source(case["source"], tmp_path)]
-    untouched = SETUPS[case["setup"]](tmp_path, out, args) if "setup" in case else None
+    untouched = SETUPS[case["setup"]](out, args, monkeypatch) if "setup" in case else None
     if "--out" not in args:
         args += ["--out", str(out)]
     result = build(args)
@@ -110,7 +110,7 @@ def _fifo(path: Path) -> Path:
     return path
 
 
-def _foreign_report(tmp_path: Path, out: Path, args: list[str]):
+def _foreign_report(out: Path, args: list[str], monkeypatch):
     """`out` holds someone's own report.json beside their work: refused, every file untouched."""
     (out / "src").mkdir(parents=True)
     files = {"report.json": '{"total": 3}', "thesis.txt": "years of work", "src/main.py": "print(1)"}
@@ -123,12 +123,25 @@ def _foreign_report(tmp_path: Path, out: Path, args: list[str]):
     return untouched
 
 
-def _source_is_out(tmp_path: Path, out: Path, args: list[str]):
+def _source_is_out(out: Path, args: list[str], monkeypatch):
     """A finished build used as the source of a build into the same folder: refused, the build untouched."""
+    args += ["--source", str(out)]
+    return _unchanged(out)
+
+
+def _cwd_is_out(out: Path, args: list[str], monkeypatch):
+    """`--out .` inside a previous build: replacing the current folder would leave the shell in a deleted one."""
+    untouched = _unchanged(out)
+    monkeypatch.chdir(out)
+    args += ["--out", "."]
+    return untouched
+
+
+def _unchanged(out: Path):
+    """Build into `out` first; the check that the refused build left that build as it was."""
     done = build(["--source", str(CORPUS / "valid.jsonl"), "--out", str(out), "--decontaminate", "none"])
     assert done.exit_code == 0, done.output
     before = _contents(out)
-    args += ["--source", str(out)]
 
     def untouched() -> None:
         assert _contents(out) == before
@@ -140,7 +153,7 @@ def _contents(folder: Path) -> dict[Path, bytes]:
     return {path: path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
-SETUPS = {"foreign_report": _foreign_report, "source_is_out": _source_is_out}
+SETUPS = {"foreign_report": _foreign_report, "source_is_out": _source_is_out, "cwd_is_out": _cwd_is_out}
 
 
 def test_every_corpus_file_has_a_case():

@@ -102,16 +102,60 @@ def test_problems_exit_1_with_examples(tokenizer_dir, tmp_path):
     assert "eos" in result.stdout and "train:2" in result.stdout
 
 
-def test_unreachable_hub_tokenizer_is_a_clear_error(curated, tmp_path):
+def check_offline_hub(curated, tmp_path, tokenizer: str, **env_extra: str):
+    """`curate check` in a subprocess with the Hub unreachable (a closed loopback port); (result, seconds)."""
     import os
     import subprocess
     import sys
+    import time
 
     from conftest import closed_endpoint
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env |= {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(tmp_path / "home")}
-    command = [sys.executable, "-m", "curate", "check", str(curated), "--tokenizer", "someone/some-model"]
+    env |= {"HF_ENDPOINT": closed_endpoint(), "HF_HOME": str(tmp_path / "home"), **env_extra}
+    command = [sys.executable, "-m", "curate", "check", str(curated), "--tokenizer", tokenizer]
+    started = time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    return done, time.monotonic() - started
+
+
+def test_unreachable_hub_tokenizer_is_a_clear_error(curated, tmp_path):
+    # One short request first: transformers alone retried for ~50 s before failing.
+    done, seconds = check_offline_hub(curated, tmp_path, "someone/some-model")
     assert done.returncode == 4, done.stderr
-    assert "Error: cannot load the tokenizer someone/some-model" in done.stderr and "Traceback" not in done.stderr
+    assert "Error: cannot reach the Hub for model someone/some-model" in done.stderr and "Traceback" not in done.stderr
+    assert "Retrying" not in done.stderr and seconds < 15
+    assert "HF_HUB_OFFLINE=1" in done.stderr  # the way out when the tokenizer is in the Hub cache
+
+
+def test_offline_mode_with_an_uncached_tokenizer_does_not_suggest_offline_mode(curated, tmp_path):
+    done, seconds = check_offline_hub(curated, tmp_path, "someone/some-model", HF_HUB_OFFLINE="1")
+    assert done.returncode == 4, done.stderr
+    assert "Error: cannot load the tokenizer someone/some-model (HF_HUB_OFFLINE is set)" in done.stderr
+    assert "Unset HF_HUB_OFFLINE" in done.stderr and "HF_HUB_OFFLINE=1" not in done.stderr
+    assert "Traceback" not in done.stderr and seconds < 15
+
+
+@pytest.mark.parametrize("contents", [{}, {"README.md": "# my model"}, {"config.json": '{"model_type": "llama"}'}])
+def test_a_folder_that_is_not_a_tokenizer_is_an_input_error(curated, tmp_path, contents):
+    folder = tmp_path / "not-a-tokenizer"
+    folder.mkdir()
+    for name, text in contents.items():
+        (folder / name).write_text(text)
+    result = CliRunner().invoke(app, ["check", str(curated), "--tokenizer", str(folder)])
+    assert result.exit_code == 3, result.output
+    assert f"{folder} is not a tokenizer folder: expected tokenizer.json or tokenizer_config.json" in result.stderr
+    assert f"found {', '.join(contents) or 'nothing'}" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["./no-such-folder", "bad name!!"])
+def test_a_tokenizer_that_is_neither_a_folder_nor_a_hub_id(curated, name):
+    result = CliRunner().invoke(app, ["check", str(curated), "--tokenizer", name])
+    assert result.exit_code == 3, result.output
+    assert f"tokenizer {name!r}: no such folder, and not a Hub model id (owner/name)" in result.stderr
+
+
+def test_a_file_is_not_a_tokenizer_folder(curated, tmp_path):
+    (tmp_path / "tokenizer.json").write_text("{}")
+    result = CliRunner().invoke(app, ["check", str(curated), "--tokenizer", str(tmp_path / "tokenizer.json")])
+    assert result.exit_code == 3 and "is a file; expected a folder with tokenizer.json" in result.stderr

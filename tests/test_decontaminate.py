@@ -13,9 +13,11 @@ import polars as pl
 import pytest
 from conftest import closed_endpoint, distinct_pairs, pair, write_jsonl
 from fakehub import FakeHub, parquet_bytes
+from typer.testing import CliRunner
 
 from curate.benchmarks import Benchmark, load_benchmark, resolve
 from curate.build import build
+from curate.cli import app
 from curate.config import BenchmarkSpec, Recipe, load_recipe
 from curate.errors import ConfigError, InputError
 from curate.pipeline import run_pipeline
@@ -103,7 +105,8 @@ def test_decontamination_runs_before_dedup_so_the_clean_copy_is_kept():
 @pytest.mark.parametrize("suffix", ["jsonl", "parquet", "json"])
 def test_local_benchmark_files_and_column_detection(tmp_path, suffix):
     path = tmp_path / f"evals.{suffix}"
-    frame = pl.DataFrame({"id": [0, 1], "problem": [DUCKS, BINOMIAL], "answer": ["18", "4495"]})
+    answers = ["She makes $18 every day.", "The answer is 4495."]
+    frame = pl.DataFrame({"id": [0, 1], "problem": [DUCKS, BINOMIAL], "answer": answers})
     if suffix == "parquet":
         frame.write_parquet(path)
     elif suffix == "json":
@@ -113,7 +116,54 @@ def test_local_benchmark_files_and_column_detection(tmp_path, suffix):
     bench = load_benchmark(resolve(str(path)))
     assert (bench.name, bench.items, bench.source["column"]) == (f"evals.{suffix}", [DUCKS, BINOMIAL], "problem")
     named = load_benchmark(BenchmarkSpec(path=str(path), column="answer", name="answers"))
-    assert (named.name, named.items) == ("answers", ["18", "4495"])
+    assert (named.name, named.items) == ("answers", answers)
+
+
+def test_a_benchmark_whose_items_are_all_too_short_is_an_error(tmp_path):
+    """Items under three words are not used: a benchmark made only of them would check nothing, silently."""
+    path = write_jsonl(tmp_path / "evals.jsonl", [{"problem": DUCKS, "answer": a} for a in ("18", "$4495", " ")])
+    with pytest.raises(InputError) as caught:
+        load_benchmark(BenchmarkSpec(path=str(path), column="answer", name="answers"))
+    assert caught.value.message == (
+        "benchmark answers: none of its 3 items in column 'answer' has 3 or more words (2 non-empty, all shorter), "
+        "so it would check nothing"
+    )
+    assert load_benchmark(BenchmarkSpec(path=str(path))).items == [DUCKS] * 3  # the problems are long enough
+
+
+def test_a_build_against_a_benchmark_of_short_items_stops(tmp_path):
+    source = write_jsonl(tmp_path / "s.jsonl", distinct_pairs(3))
+    evals = write_jsonl(tmp_path / "evals.jsonl", [{"question": "Compute 5!"}, {"question": "x"}])
+    args = ["build", "--source", str(source), "--decontaminate", str(evals), "-o", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 3, result.output
+    assert "benchmark evals.jsonl: none of its 2 items in column 'question' has 3 or more words" in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("entry", ["a/b!!", "own er/na me", "alice/-evals"])
+def test_an_invalid_hub_id_is_a_config_error_naming_the_forms(entry):
+    with pytest.raises(ConfigError) as caught:
+        resolve(entry)
+    assert caught.value.message.startswith(f"benchmark {entry!r} is not a valid Hub dataset id")
+    assert "gsm8k, math500, a Hub dataset id (owner/name), a path to a JSONL or parquet file" in caught.value.hint
+    with pytest.raises(ConfigError, match="is not a valid Hub dataset id"):
+        resolve(BenchmarkSpec(dataset=entry))
+
+
+def test_an_invalid_hub_id_in_the_cli_exits_2_without_a_traceback(tmp_path):
+    source = write_jsonl(tmp_path / "s.jsonl", distinct_pairs(3))
+    args = ["build", "--source", str(source), "--decontaminate", "gsm8k,a/b!!", "-o", str(tmp_path / "o")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "Error: benchmark 'a/b!!' is not a valid Hub dataset id" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("entries", [[""], ["gsm8k", "  "]])
+def test_an_empty_benchmark_name_in_the_recipe_is_a_config_error(entries):
+    with pytest.raises(ConfigError, match=r"decontaminate.benchmarks: entry \d is an empty name; expected gsm8k"):
+        load_recipe(overrides={"decontaminate.benchmarks": entries})
 
 
 def test_bad_benchmark_entries_are_clear_errors(tmp_path):

@@ -226,3 +226,53 @@ def test_token_problems_stop_the_run(tiny, tmp_path):
     result = invoke(str(tmp_path), "--model", str(tiny), "--device", "cpu")
     assert result.exit_code == 3
     assert "does not tokenize as TRL expects" in result.stderr and "eos" in result.stderr and "train:7" in result.stderr
+
+
+def curate_subprocess(env: dict, *args: str) -> tuple[subprocess.CompletedProcess, float]:
+    import time
+
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "curate", *args], env=env, capture_output=True, text=True, timeout=180)
+    return done, time.monotonic() - started
+
+
+def test_unreachable_hub_model_fails_in_seconds(curated, tmp_path):
+    """A dry run with a Hub model and no Hub: one short request, not transformers' ~50 s of retries."""
+    from conftest import closed_endpoint
+
+    with FakeHub() as hub:
+        env = hub.client_env(tmp_path / "home") | {"HF_ENDPOINT": closed_endpoint()}
+    done, seconds = curate_subprocess(env, "train", str(curated), "--model", "someone/model", "--dry-run")
+    assert done.returncode == 4, done.stderr
+    assert "Error: cannot reach the Hub for model someone/model" in done.stderr and "Traceback" not in done.stderr
+    assert "Retrying" not in done.stderr and seconds < 15
+
+
+def test_offline_mode_trains_on_cached_hub_data_and_names_what_is_not_cached(tiny, curated, tmp_path):
+    with FakeHub() as hub:
+        _hub_with_data_and_model(hub, curated, tiny)
+        env = hub.client_env(tmp_path / "home")
+        online, _ = curate_subprocess(env, "check", "alice/math-dpo", "--tokenizer", "alice/tiny")
+        assert online.returncode == 0, online.stderr  # the data and the tokenizer are now in the Hub cache
+        sha = hub.head("alice/math-dpo")
+    offline = env | {"HF_HUB_OFFLINE": "1"}
+    args = ["train", "alice/math-dpo", "--model", "alice/tiny", "--dry-run", "--max-length", "4096"]
+    done, _ = curate_subprocess(offline, *args)
+    assert done.returncode == 0, done.stderr
+    assert f"alice/math-dpo {sha[:12]}" in done.stderr  # the preflight table: pinned to the cached commit
+    missing, seconds = curate_subprocess(offline, "train", "bob/other", "--model", "alice/tiny", "--dry-run")
+    assert missing.returncode == 4, missing.stderr
+    assert "Error: cannot reach the Hub for dataset bob/other" in missing.stderr
+    assert "Hint: Unset HF_HUB_OFFLINE" in missing.stderr and "HF_HUB_OFFLINE=1" not in missing.stderr
+    assert "Traceback" not in missing.stderr and seconds < 15
+
+
+@pytest.mark.parametrize("contents", [{}, {"README.md": "# weights elsewhere"}])
+def test_a_model_folder_without_a_tokenizer_is_an_input_error(curated, tmp_path, contents):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name, text in contents.items():
+        (folder / name).write_text(text)
+    result = invoke(str(curated), "--model", str(folder), "--device", "cpu", "--dry-run")
+    assert result.exit_code == 3, result.output
+    assert f"{folder} is not a tokenizer folder: expected tokenizer.json or tokenizer_config.json" in result.stderr
