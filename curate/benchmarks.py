@@ -39,20 +39,40 @@ class Benchmark:
     source: dict[str, Any] = field(default_factory=dict)  # where the items came from, for the report
 
 
+EXPECTED_FORMS = "Use gsm8k, math500, a Hub dataset id (owner/name), a path to a JSONL or parquet file, or none."
+
+
 def resolve(entry: str | BenchmarkSpec) -> BenchmarkSpec:
     """A recipe entry as a full spec: a built-in name, a local file path or a Hub dataset id."""
     if isinstance(entry, BenchmarkSpec):
+        if entry.dataset:
+            _check_hub_id(entry.dataset)
         return entry
     if entry in BUILTIN:
         return BUILTIN[entry]
     if Path(entry).exists() or entry.lower().endswith(FILE_SUFFIXES):
         return BenchmarkSpec(path=entry)
     if entry.count("/") == 1:
+        _check_hub_id(entry)
         return BenchmarkSpec(dataset=entry)
     raise ConfigError(
         f"unknown benchmark {entry!r}: not {' or '.join(BUILTIN)}, not an existing file and not a Hub id (owner/name)",
-        hint="Use gsm8k, math500, a Hub dataset id, a path to a JSONL or parquet file, or none.",
+        hint=EXPECTED_FORMS,
     )
+
+
+def _check_hub_id(repo_id: str) -> None:
+    """The Hub's own rule for ids, before any request: `datasets` would end in a traceback."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError:
+        raise ConfigError(
+            f"benchmark {repo_id!r} is not a valid Hub dataset id (owner/name of letters, digits, '-', '_' and '.'), "
+            "and no such local file exists",
+            hint=EXPECTED_FORMS,
+        ) from None
 
 
 def load_benchmarks(config: DecontaminateConfig) -> list[Benchmark]:
@@ -68,8 +88,24 @@ def load_benchmark(spec: BenchmarkSpec) -> Benchmark:
             hint="Name the column of the items under decontaminate.benchmarks (`column:`).",
         )
     items = [text for text in rows[column] if isinstance(text, str) and text.strip()]
+    _require_usable_items(spec, column, len(rows[column]), items)
     digest = hashlib.sha256("\x1e".join(items).encode()).hexdigest()
     return Benchmark(_name(spec), items, {**source, "column": column, "items": len(items), "items_sha256": digest})
+
+
+def _require_usable_items(spec: BenchmarkSpec, column: str, rows: int, items: list[str]) -> None:
+    """A benchmark none of whose items the check can use would check nothing: an error, not a silent no-op."""
+    from curate.steps.decontaminate import SHORTEST_ITEM
+    from curate.words import match_words
+
+    if any(len(match_words(item)) >= SHORTEST_ITEM for item in items):
+        return
+    raise InputError(
+        f"benchmark {_name(spec)}: none of its {rows} items in column {column!r} has {SHORTEST_ITEM} or more "
+        f"words ({len(items)} non-empty, all shorter), so it would check nothing",
+        hint=f"Items under {SHORTEST_ITEM} words are not used; name the column of the problem texts "
+        "(`column:` under decontaminate.benchmarks), or remove this benchmark.",
+    )
 
 
 def _name(spec: BenchmarkSpec) -> str:
@@ -114,8 +150,10 @@ def _resolve_sha(spec: BenchmarkSpec) -> str:
     """Ask the Hub first, with a short timeout: `load_dataset` retries for ~20 s before it gives up."""
     from huggingface_hub import HfApi
 
+    from curate.hub_errors import PROBE_TIMEOUT
+
     with _benchmark_errors(spec):
-        return HfApi().dataset_info(spec.dataset, revision=spec.revision, timeout=15).sha
+        return HfApi().dataset_info(spec.dataset, revision=spec.revision, timeout=PROBE_TIMEOUT).sha
 
 
 class _benchmark_errors:
@@ -147,13 +185,9 @@ def _way_out() -> str:
 
 
 def _unreachable(error: BaseException) -> bool:
-    """Network failures as huggingface_hub, httpx and datasets raise them (datasets: ConnectionError after
-    its retries, DatasetNotFoundError offline), and server errors that persist."""
-    from huggingface_hub import errors
+    """Network failures (hub_errors' one rule; `datasets` raises ConnectionError after its retries), server
+    errors that persist, and `datasets`' DatasetNotFoundError, which it also raises offline."""
+    from curate.hub_errors import is_network_error, status_of
 
-    if isinstance(error, errors.OfflineModeIsEnabled | errors.LocalEntryNotFoundError | ConnectionError):
-        return True
-    if isinstance(error, errors.HfHubHTTPError):
-        return getattr(error.response, "status_code", 0) >= 500
     names = {base.__name__ for base in type(error).__mro__}
-    return bool(names & {"TransportError", "TimeoutException", "DatasetNotFoundError"})
+    return is_network_error(error) or status_of(error) >= 500 or "DatasetNotFoundError" in names

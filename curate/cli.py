@@ -392,9 +392,10 @@ def check(
         from curate.train.preflight import load_preference_splits, locate_data
 
         token = get_token()
+        loaded_tokenizer = load_tokenizer(tokenizer, token=token)  # its short Hub check before the data loads
         located = locate_data(TrainRecipe(data=data, data_revision=revision), token)
         splits = load_preference_splits(located, token)
-        report = check_splits(splits, load_tokenizer(tokenizer, token=token), tokenizer, max_length)
+        report = check_splits(splits, loaded_tokenizer, tokenizer, max_length)
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from curate.errors import ConfigError
 
 DEFAULT_RECIPE = Path(__file__).parent / "recipes" / "math-dpo.yaml"
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """YAML reads `yes`/`true` as booleans, and pydantic would take them as 1 (or 1.0): a number field
+    given a boolean is a mistake in the recipe, not the number one."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, found a boolean ({str(value).lower()})")
+    return value
+
+
+NO_BOOL = BeforeValidator(_not_a_boolean)  # on every number field of the build and training recipes
 
 
 class _Section(BaseModel):
@@ -48,7 +60,17 @@ class ValidateConfig(_Section):
         ["<|im_start|>", "<|im_end|>"],
         description="Strings that must not appear in any text: they would break the ChatML turn structure.",
     )
-    max_chars: int = Field(
+
+    @field_validator("control_tokens")
+    @classmethod
+    def _no_blank_token(cls, tokens: list[str]) -> list[str]:
+        # "" (or all whitespace) is "contained" in every text: every row would be dropped as control_token.
+        blank = [index for index, token in enumerate(tokens) if not token.strip()]
+        if blank:
+            raise ValueError(f"entry {blank[0]} is empty or whitespace; expected a token such as '<|im_end|>'")
+        return tokens
+
+    max_chars: Annotated[int, NO_BOOL] = Field(
         8000,
         gt=0,
         description="Longest prompt + longer response, in characters. About 2,000+ Mistral tokens of math "
@@ -57,7 +79,7 @@ class ValidateConfig(_Section):
 
 
 class PreferenceConfig(_Section):
-    min_rating_gap: float = Field(
+    min_rating_gap: Annotated[float, NO_BOOL] = Field(
         1.0,
         ge=0,
         description="Smallest chosen - rejected rating gap kept. The judge rates on a 1-10 scale; a gap "
@@ -79,7 +101,7 @@ class NearDedupConfig(_Section):
         description="Pairs whose prompts are near-duplicates (one cluster): `best` keeps one per cluster "
         "by the exact-duplicate rule; `keep_all` keeps them all (the split still keeps a cluster on one side).",
     )
-    threshold: float = Field(
+    threshold: Annotated[float, NO_BOOL] = Field(
         0.7,
         gt=0,
         le=1,
@@ -87,7 +109,7 @@ class NearDedupConfig(_Section):
         "0.7 with 3-word shingles catches a 25-word prompt with one number changed (about 0.77) and keeps "
         "two problems of one template with different names and numbers (about 0.4-0.6).",
     )
-    shingle_words: int = Field(
+    shingle_words: Annotated[int, NO_BOOL] = Field(
         3,
         ge=1,
         le=10,
@@ -123,14 +145,27 @@ class DecontaminateConfig(_Section):
         "`math500` (HuggingFaceH4/MATH-500, test, problem), a Hub dataset id, a local file path, or a mapping "
         "(dataset or path, split, column). Empty: no decontamination.",
     )
-    ngram: int = Field(
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _no_empty_name(cls, entries: list[str | BenchmarkSpec]) -> list[str | BenchmarkSpec]:
+        # An empty name is a typo (`gsm8k,,math500`), never a way to say "no check": that is `[]`.
+        for index, entry in enumerate(entries):
+            if isinstance(entry, str) and not entry.strip():
+                raise ValueError(
+                    f"entry {index} is an empty name; expected gsm8k, math500, a Hub dataset id (owner/name) "
+                    "or a local file ([] for no decontamination)"
+                )
+        return entries
+
+    ngram: Annotated[int, NO_BOOL] = Field(
         8,
         ge=3,
         le=30,
         description="Words per n-gram compared. 8, not the 13 used for web text: a MATH-500 problem is often "
         "under 13 words, and 8 words of the same problem text are already specific.",
     )
-    min_overlap: float = Field(
+    min_overlap: Annotated[float, NO_BOOL] = Field(
         0.5,
         gt=0,
         le=1,
@@ -152,10 +187,10 @@ class RenderConfig(_Section):
 
 
 class SplitConfig(_Section):
-    test_size: float = Field(
+    test_size: Annotated[float, NO_BOOL] = Field(
         0.1, ge=0, lt=1, description="Fraction of kept rows in the test split (grouped by near-duplicate cluster)."
     )
-    seed: int = Field(42, description="Seed of the grouped split; same seed and data, same split.")
+    seed: Annotated[int, NO_BOOL] = Field(42, description="Seed of the grouped split; same seed and data, same split.")
 
 
 class TokensConfig(_Section):
@@ -164,7 +199,7 @@ class TokensConfig(_Section):
         description="Tokenizer (Hub model id or local folder) to measure pairs with, as TRL's DPOTrainer will; "
         "null = lengths in characters and no token limit.",
     )
-    max_length: int | None = Field(
+    max_length: Annotated[int | None, NO_BOOL] = Field(
         None,
         gt=0,
         description="Drop pairs whose prompt + longer response exceed this many tokens (reason too_long), so "
@@ -179,7 +214,7 @@ class TokensConfig(_Section):
 
 
 class LengthBiasConfig(_Section):
-    max_chosen_longer_share: float | None = Field(
+    max_chosen_longer_share: Annotated[float | None, NO_BOOL] = Field(
         None,
         gt=0,
         lt=1,
@@ -213,6 +248,18 @@ class Recipe(_Section):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    @model_validator(mode="after")
+    def _system_prompt_keeps_the_turns(self) -> Recipe:
+        """The system prompt goes into every row, past the validate step that checks the rows' texts."""
+        prompt = self.render.system_prompt or ""
+        found = [token for token in self.validate_.control_tokens if token in prompt]
+        if found:
+            raise ValueError(
+                f"render.system_prompt contains the control token {found[0]!r} (validate.control_tokens); "
+                "expected plain text: it would break the ChatML turn structure of every row"
+            )
+        return self
+
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
 
@@ -232,9 +279,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"recipe file not found: {path}") from None
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError):
+        raise ConfigError(f"recipe file not found: {path}", hint=EXPECTED_RECIPE) from None
+    except IsADirectoryError:
+        raise ConfigError(f"recipe {path} is a folder, not a file", hint=EXPECTED_RECIPE) from None
+    except OSError as err:
+        raise ConfigError(f"cannot read recipe {path}: {err.strerror or err}", hint=EXPECTED_RECIPE) from None
+    except DuplicateKeyError as err:
+        raise ConfigError(f"recipe {path}: {err}", hint="Keep one of them: YAML would silently use the last.") from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ConfigError(f"recipe {path} is not valid YAML: {err}") from None
     if data is None:
@@ -242,6 +295,47 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"recipe {path} must be a mapping of sections, found {type(data).__name__}")
     return data
+
+
+EXPECTED_RECIPE = "Pass a readable YAML file to -r/--recipe."
+
+
+def load_yaml(text: str) -> Any:
+    """`yaml.safe_load`, except that a key given twice in one mapping is an error (DuplicateKeyError)."""
+    import yaml
+
+    return yaml.load(text, Loader=_unique_key_loader())  # a SafeLoader subclass: safe
+
+
+@functools.cache
+def _unique_key_loader() -> type:
+    import yaml
+
+    class UniqueKeyLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            _check_unique_keys(self, node)
+            return super().construct_mapping(node, deep=deep)
+
+    return UniqueKeyLoader
+
+
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def _check_unique_keys(loader, node) -> None:
+    """PyYAML keeps the last of two equal keys without a word; `<<` merge keys may be overridden on purpose."""
+    first_line: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool | None):
+            continue  # unhashable keys are PyYAML's own error
+        line = key_node.start_mark.line + 1
+        if key in first_line:
+            raise DuplicateKeyError(f"key {key!r} appears twice in one mapping (lines {first_line[key]} and {line})")
+        first_line[key] = line
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
@@ -259,5 +353,6 @@ def _describe(err: ValidationError, path: str | Path | None) -> str:
     problems = []
     for item in err.errors():
         field = ".".join(str(p) for p in item["loc"]).replace("validate_", "validate")
-        problems.append(f"{field}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")  # pydantic's prefix for a validator's ValueError
+        problems.append(f"{field}: {message}" if field else message)
     return f"invalid {where}: " + "; ".join(problems)

@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from curate.errors import AuthError, CurateError, HubError, first_line
 
+# Seconds a probe (one `*_info` call before a heavy loader) waits: the loaders retry for 20-50 s instead.
+PROBE_TIMEOUT = 10
 OFFLINE_HINT = "Set HF_HUB_OFFLINE=1 to use what is already in your Hub cache."
+# Said instead of any hint that suggests HF_HUB_OFFLINE=1 when it is already set.
+ONLINE_HINT = "HF_HUB_OFFLINE is set: unset it on a machine that reaches the Hub."
+NETWORK_ERRORS = {
+    "TransportError", "TimeoutException", "ConnectionError", "OfflineModeIsEnabled",
+    "LocalEntryNotFoundError",  # the Hub could not be asked (or offline mode) and the file is not in the cache
+}  # fmt: skip
 
 
 def is_network_error(error: BaseException) -> bool:
-    """Connection refused, DNS failure, time-outs (httpx or its fork, urllib3) and offline mode."""
+    """Connection refused, DNS failure, time-outs (httpx or its fork, urllib3, `datasets`' ConnectionError),
+    offline mode, and a file neither the Hub nor the cache could give. The one rule for every Hub call."""
     names = {base.__name__ for base in type(error).__mro__}
-    return bool(names & {"TransportError", "TimeoutException", "ConnectionError", "OfflineModeIsEnabled"})
+    return bool(names & NETWORK_ERRORS)
+
+
+def hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return bool(constants.HF_HUB_OFFLINE)
 
 
 def status_of(error: BaseException) -> int:
@@ -20,14 +35,17 @@ def status_of(error: BaseException) -> int:
 class hub_errors:
     """`with hub_errors("dataset alice/x", unreachable_hint=...):` turns a failed Hub call into one clear error.
 
-    `token` is scrubbed from every message, whatever the server echoed.
+    `token` is scrubbed from every message, whatever the server echoed. `offline_hint` replaces
+    `unreachable_hint` when HF_HUB_OFFLINE is set.
     """
 
     def __init__(
         self, what: str, unreachable_hint: str = OFFLINE_HINT, token: str | None = None, failed: str = "",
-        writing: bool = False, revision: str | None = None,
+        writing: bool = False, revision: str | None = None, offline_hint: str = ONLINE_HINT,
     ):  # fmt: skip
-        self.what, self.unreachable_hint, self.token, self.failed = what, unreachable_hint, token, failed
+        self.what, self.token, self.failed = what, token, failed
+        # Hints for an unreachable Hub may suggest HF_HUB_OFFLINE=1; with it set, the way out is another.
+        self.unreachable_hint = offline_hint if hub_offline() else unreachable_hint
         self.revision = revision
         self.writing = writing  # when writing, "not found" means the token may not see the repo
 

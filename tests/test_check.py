@@ -159,3 +159,21 @@ def test_a_file_is_not_a_tokenizer_folder(curated, tmp_path):
     (tmp_path / "tokenizer.json").write_text("{}")
     result = CliRunner().invoke(app, ["check", str(curated), "--tokenizer", str(tmp_path / "tokenizer.json")])
     assert result.exit_code == 3 and "is a file; expected a folder with tokenizer.json" in result.stderr
+
+
+def test_no_hint_suggests_offline_mode_once_it_is_set(monkeypatch):
+    """Every Hub error map picks another way out when HF_HUB_OFFLINE is already set."""
+    from huggingface_hub import constants
+    from huggingface_hub.errors import OfflineModeIsEnabled
+
+    from curate.benchmarks import _way_out
+    from curate.hub_errors import hub_errors
+
+    def hints() -> list[str]:
+        offline = OfflineModeIsEnabled("offline mode is enabled")
+        mapped = [hub_errors("dataset a/b").map(offline), hub_errors("x", unreachable_hint="Retry.").map(offline)]
+        return [error.hint for error in mapped] + [_way_out()]
+
+    assert "HF_HUB_OFFLINE=1" in hints()[0] and "HF_HUB_OFFLINE=1" in hints()[2]
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    assert all("HF_HUB_OFFLINE=1" not in hint and "HF_HUB_OFFLINE" in hint for hint in hints())

@@ -18,6 +18,7 @@ from fakehub import FakeHub
 
 from curate.build import build
 from curate.config import load_recipe
+from curate.steps.reasons import REASONS
 
 TOKEN = "hf_fake_write_token_0123456789abcdef"
 REPO_ID = "alice/math-dpo"
@@ -139,7 +140,7 @@ def test_card_yaml_and_body_and_hub_validation(hub, tmp_path, sample_build):
     body = card.split("\n---\n", 1)[1]
     assert f'load_dataset("{REPO_ID}")' in body
     assert f"trl dpo --dataset_name {REPO_ID}" in body
-    assert "| validate | `empty_prompt`: the prompt is missing, empty or only whitespace | -3 |" in body
+    assert f"| validate | `empty_prompt`: {REASONS['empty_prompt']} | -3 |" in body
     assert "min_rating_gap: 1.0" in body  # the recipe
 
 

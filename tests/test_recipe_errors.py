@@ -91,8 +91,13 @@ def test_a_boolean_for_a_training_number_is_refused(key):
         load_train_recipe(overrides={key: True})
 
 
-@pytest.mark.parametrize(("line", "key"), [("split: {test_size: true}", "split.test_size"),
-                                           ("preference:\n  min_rating_gap: yes", "preference.min_rating_gap")])  # fmt: skip
+YAML_BOOLEANS = [
+    ("split: {test_size: true}", "split.test_size"),
+    ("preference:\n  min_rating_gap: yes", "preference.min_rating_gap"),
+]
+
+
+@pytest.mark.parametrize(("line", "key"), YAML_BOOLEANS)
 def test_yaml_booleans_in_a_recipe_file_exit_2(tmp_path, line, key):
     result = runner.invoke(app, ["recipe", "-r", str(write(tmp_path / "r.yaml", line + "\n"))])
     assert result.exit_code == 2, result.output
@@ -153,6 +158,7 @@ def test_a_missing_recipe_exits_2(tmp_path, command):
     result = runner.invoke(app, [command, "-r", str(tmp_path / "nope.yaml")])
     assert result.exit_code == 2, result.output
     assert f"Error: recipe file not found: {tmp_path / 'nope.yaml'}" in result.stderr
+    assert "Hint: Pass a readable YAML file to -r/--recipe." in result.stderr
 
 
 def test_an_unreadable_recipe_is_a_config_error(tmp_path, monkeypatch):

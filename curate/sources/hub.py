@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from curate.errors import ConfigError, HubError, first_line
-from curate.hub_errors import hub_errors
+from curate.hub_errors import PROBE_TIMEOUT, hub_errors
 
 DATA_PATTERNS = ["README.md", "*.parquet", "**/*.parquet", "*.jsonl", "**/*.jsonl", "*.json", "**/*.json"]
 WAY_OUT = (
@@ -44,7 +44,7 @@ def _check_reachable(repo_id: str, revision: str) -> None:
     from huggingface_hub import HfApi
 
     with hub_errors(f"dataset {repo_id}", unreachable_hint=WAY_OUT, revision=revision):
-        HfApi().dataset_info(repo_id, revision=revision, timeout=15)
+        HfApi().dataset_info(repo_id, revision=revision, timeout=PROBE_TIMEOUT)
 
 
 def _snapshot(repo_id: str, revision: str) -> str:

@@ -26,16 +26,26 @@ from curate.train.preflight import PreflightReport, preflight
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
     """`--set lora.r=64` pairs; values are read as YAML (numbers, booleans, lists)."""
-    import yaml
-
     parsed = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set {pair!r}: expected key=value")
         key = key.strip()
-        parsed[key] = value if key.endswith("revision") else yaml.safe_load(value)  # a sha stays text
+        parsed[key] = value if key.endswith("revision") else _yaml_value(pair, value)  # a sha stays text
     return parsed
+
+
+def _yaml_value(pair: str, value: str) -> Any:
+    import yaml
+
+    from curate.config import DuplicateKeyError, load_yaml
+
+    try:
+        return load_yaml(value)
+    except (yaml.YAMLError, DuplicateKeyError) as err:
+        problem = " ".join(str(err).split())
+        raise ConfigError(f"--set {pair!r}: the value is not valid YAML ({problem})") from None
 
 
 def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from curate.config import NO_BOOL
 from curate.errors import ConfigError
 
 DEFAULT_TRAIN_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "train-openhermes-dpo.yaml"
@@ -17,11 +18,11 @@ class _Section(BaseModel):
 
 
 class LoraSettings(_Section):
-    r: int = Field(
+    r: Annotated[int, NO_BOOL] = Field(
         16, gt=0, description="LoRA rank (alignment-handbook's DPO QLoRA recipe uses 128; 16 halves memory)."
     )
-    alpha: int = Field(32, gt=0, description="LoRA alpha, 2 x r as in PEFT's examples.")
-    dropout: float = Field(0.05, ge=0, lt=1, description="LoRA dropout (alignment-handbook: 0.05).")
+    alpha: Annotated[int, NO_BOOL] = Field(32, gt=0, description="LoRA alpha, 2 x r as in PEFT's examples.")
+    dropout: Annotated[float, NO_BOOL] = Field(0.05, ge=0, lt=1, description="LoRA dropout (alignment-handbook: 0.05).")
     target_modules: str | list[str] = Field("all-linear", description="Modules to adapt; PEFT's `all-linear`.")
 
 
@@ -49,40 +50,48 @@ class TrainRecipe(_Section):
         "(needs ZeRO-3/FSDP on several GPUs for 7B); qlora: 4-bit base model (bitsandbytes) for small GPUs.",
     )
     lora: LoraSettings = LoraSettings()
-    beta: float = Field(0.1, gt=0, description="DPO beta: TRL's default and the DPO paper's value.")
+    beta: Annotated[float, NO_BOOL] = Field(0.1, gt=0, description="DPO beta: TRL's default and the DPO paper's value.")
     loss_type: str = Field("sigmoid", description="TRL loss_type: sigmoid (the DPO loss), ipo, robust, ...")
-    learning_rate: float = Field(
+    learning_rate: Annotated[float, NO_BOOL] = Field(
         5e-6, gt=0, description="5e-6 for LoRA (alignment-handbook's DPO QLoRA recipe); use ~5e-7 for full."
     )
-    num_train_epochs: float = Field(1, gt=0, description="Epochs (alignment-handbook DPO recipes: 1).")
-    max_steps: int = Field(-1, description="Stop after this many steps; -1 = run the epochs.")
-    per_device_train_batch_size: int = Field(4, gt=0, description="Pairs per GPU per step.")
-    gradient_accumulation_steps: int = Field(4, gt=0, description="Steps per update: effective batch 16 on one GPU.")
-    warmup_ratio: float = Field(0.1, ge=0, lt=1, description="Linear warm-up share (alignment-handbook: 0.1).")
+    num_train_epochs: Annotated[float, NO_BOOL] = Field(
+        1, gt=0, description="Epochs (alignment-handbook DPO recipes: 1)."
+    )
+    max_steps: Annotated[int, NO_BOOL] = Field(-1, description="Stop after this many steps; -1 = run the epochs.")
+    per_device_train_batch_size: Annotated[int, NO_BOOL] = Field(4, gt=0, description="Pairs per GPU per step.")
+    gradient_accumulation_steps: Annotated[int, NO_BOOL] = Field(
+        4, gt=0, description="Steps per update: effective batch 16 on one GPU."
+    )
+    warmup_ratio: Annotated[float, NO_BOOL] = Field(
+        0.1, ge=0, lt=1, description="Linear warm-up share (alignment-handbook: 0.1)."
+    )
     lr_scheduler_type: str = Field("cosine", description="Schedule after warm-up (alignment-handbook: cosine).")
-    max_length: int | None = Field(
+    max_length: Annotated[int | None, NO_BOOL] = Field(
         None,
         gt=0,
         description="Longest prompt+response in tokens. null = sized from the data: the longest pair rounded up "
         "to a multiple of 64, at most `max_length_cap`.",
     )
-    max_length_cap: int = Field(2048, gt=0, description="Upper bound of the data-sized max_length.")
+    max_length_cap: Annotated[int, NO_BOOL] = Field(2048, gt=0, description="Upper bound of the data-sized max_length.")
     drop_long: bool = Field(
         False, description="Drop pairs longer than max_length before training; otherwise the run stops."
     )
     bf16: bool = Field(True, description="bf16 weights and compute on GPU (ignored on CPU).")
     gradient_checkpointing: bool = Field(True, description="Trade compute for memory on GPU (off on CPU).")
-    logging_steps: int = Field(10, gt=0, description="Log loss and rewards every N steps.")
-    seed: int = Field(42, description="Training seed.")
+    logging_steps: Annotated[int, NO_BOOL] = Field(10, gt=0, description="Log loss and rewards every N steps.")
+    seed: Annotated[int, NO_BOOL] = Field(42, description="Training seed.")
     backend: Literal["local", "hf-jobs"] = Field("local", description="local (this machine) or hf-jobs.")
     device: Literal["cuda", "cpu"] = Field("cuda", description="cpu is for smoke runs of tiny models.")
-    gpus: int = Field(1, gt=0, description="GPUs per machine; more than one launches through accelerate.")
-    num_machines: int = Field(1, gt=0, description="Machines (nodes) in a multi-node run.")
-    machine_rank: int = Field(0, ge=0, description="This machine's rank in a multi-node run.")
+    gpus: Annotated[int, NO_BOOL] = Field(
+        1, gt=0, description="GPUs per machine; more than one launches through accelerate."
+    )
+    num_machines: Annotated[int, NO_BOOL] = Field(1, gt=0, description="Machines (nodes) in a multi-node run.")
+    machine_rank: Annotated[int, NO_BOOL] = Field(0, ge=0, description="This machine's rank in a multi-node run.")
     main_ip: str | None = Field(None, description="Address of rank 0 in a multi-node run.")
-    main_port: int = Field(29500, description="Port of rank 0 in a multi-node run.")
+    main_port: Annotated[int, NO_BOOL] = Field(29500, description="Port of rank 0 in a multi-node run.")
     distributed: Literal["zero3", "fsdp"] = Field("zero3", description="Multi-GPU strategy: DeepSpeed ZeRO-3 or FSDP.")
-    torch_threads: int | None = Field(None, gt=0, description="torch CPU threads (tests set 1).")
+    torch_threads: Annotated[int | None, NO_BOOL] = Field(None, gt=0, description="torch CPU threads (tests set 1).")
     hf_jobs: JobSettings = JobSettings()
 
     def dump(self) -> dict[str, Any]:

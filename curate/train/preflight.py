@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curate.check import load_tokenizer
-from curate.errors import CurateError, DependencyError, DeviceError, InputError, first_line
-from curate.hub_errors import hub_errors
+from curate.errors import CurateError, DependencyError, DeviceError, HubError, InputError, first_line
+from curate.hub_errors import PROBE_TIMEOUT, hub_errors, hub_offline
 from curate.push import load_build
 from curate.train.config import TrainRecipe
 
@@ -41,8 +42,10 @@ def preflight(recipe: TrainRecipe, check_machine: bool = True, token: str | None
             hint="Pass a Hub model id.",
         )
     data = locate_data(recipe, token)
+    tokenizer = load_tokenizer(recipe.model, recipe.model_revision, token)  # its Hub check before the data loads
     splits = load_preference_splits(data, token)
-    tokenizer = load_tokenizer(recipe.model, recipe.model_revision, token)
+    if data["kind"] == "hub" and hub_offline():
+        data = cached_commit(data, splits["train"])
     check_chat_tokens(tokenizer, splits["train"], recipe.model)
     lengths = audit_tokens(splits, tokenizer, recipe.model)
     return size_check(recipe, data, splits, lengths)
@@ -99,21 +102,40 @@ def locate_data(recipe: TrainRecipe, token: str | None = None) -> dict[str, Any]
     return {"kind": "hub", "path": recipe.data, "revision": sha}
 
 
-def _resolve_dataset_sha(repo_id: str, revision: str | None, token: str | None) -> str:
+def _resolve_dataset_sha(repo_id: str, revision: str | None, token: str | None) -> str | None:
+    """One short request (load_dataset retries for ~20 s when the Hub is unreachable). Offline, `datasets`
+    finds its cached copy itself, and preflight records the commit it holds (`cached_commit`)."""
     from huggingface_hub import HfApi
 
+    if hub_offline():
+        return revision
     with hub_errors(f"dataset {repo_id}", token=token, revision=revision, unreachable_hint=LOCAL_DATA):
-        return HfApi(token=token).dataset_info(repo_id, revision=revision, timeout=15).sha
+        return HfApi(token=token).dataset_info(repo_id, revision=revision, timeout=PROBE_TIMEOUT).sha
+
+
+def cached_commit(data: dict[str, Any], train) -> dict[str, Any]:
+    """Offline, the commit sha of the cached copy `datasets` loaded (its cache folder is named by it)."""
+    folder = Path(train.cache_files[0]["filename"]).parent.name if train.cache_files else ""
+    if not re.fullmatch(r"[0-9a-f]{40}", folder):
+        return data
+    asked = data.get("revision")
+    if asked and re.fullmatch(r"[0-9a-f]{40}", asked) and asked != folder:
+        raise HubError(
+            f"HF_HUB_OFFLINE is set and dataset {data['path']}@{asked} is not in the Hub cache (it holds {folder})",
+            hint=CACHED,
+        )
+    return {**data, "revision": folder}
 
 
 LOCAL_DATA = "Train on a local build folder, or set HF_HUB_OFFLINE=1 to use your Hub cache."
+CACHED = "Unset HF_HUB_OFFLINE on a machine that reaches the Hub (once), or train on a local build folder."
 
 
 def load_preference_splits(data: dict[str, Any], token: str | None = None) -> dict[str, Any]:
     from datasets import load_dataset
 
     try:
-        with hub_errors(f"dataset {data['path']}", token=token, unreachable_hint=LOCAL_DATA):
+        with hub_errors(f"dataset {data['path']}", token=token, unreachable_hint=LOCAL_DATA, offline_hint=CACHED):
             loaded = load_dataset(data["path"], revision=data.get("revision"), token=token)
     except CurateError:
         raise
