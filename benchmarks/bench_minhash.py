@@ -30,7 +30,7 @@ PERMUTATIONS = 80
 
 def prompt_shingles(rows: int):
     from curate.config import load_recipe
-    from curate.neardup import _distinct_prompts, _first_rows, prompt_shingles
+    from curate.minhash_lsh import _distinct_prompts, _first_rows, prompt_shingles
     from curate.normalize import with_keys
     from curate.sources import load_source
 
@@ -51,14 +51,14 @@ def timed(call) -> float:
 
 def curate_minhash(count: int, shingles, threads: int) -> None:
     from curate import _minhash
-    from curate.neardup import _permutations
+    from curate.minhash_lsh import _permutations
 
     signatures = np.full((count, PERMUTATIONS), 0xFFFF, np.uint16)
     multipliers, offsets = _permutations(PERMUTATIONS)
     if threads == 1:
         _minhash.signatures(shingles.prompt, shingles.shingle, multipliers, offsets, signatures, PERMUTATIONS)
     else:
-        from curate.neardup import minhash
+        from curate.minhash_lsh import minhash
 
         minhash(shingles, count)
 

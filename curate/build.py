@@ -11,10 +11,10 @@ from typing import Any
 import polars as pl
 
 from curate import __version__
-from curate.benchmarks import Benchmark, load_benchmarks
-from curate.benchmarks import resolve as resolve_benchmark
 from curate.card import read_user_section, render_card
 from curate.config import Recipe
+from curate.eval_sets import Benchmark, load_benchmarks
+from curate.eval_sets import resolve as resolve_benchmark
 from curate.output import (
     DROPPED_COLUMNS,
     DROPPED_PREFIX,

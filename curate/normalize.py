@@ -8,6 +8,8 @@ import unicodedata
 import numpy as np
 import polars as pl
 
+from curate.hashing import GOLDEN, mix
+
 # `\s\s+|[^\S ]` replaces the same characters as `\s+` but leaves single spaces alone, which makes
 # the replacement several times faster on long texts (shared/notes/perf.md).
 _WHITESPACE_RUNS = r"\s\s+|[^\S ]"
@@ -25,7 +27,6 @@ _VISIBLE = f"[^{INVISIBLE}]"
 KEY_COLUMNS = {"system": "system_key", "prompt": "prompt_key"}
 BLANK_COLUMNS = {"prompt": "prompt_blank", "chosen": "chosen_blank", "rejected": "rejected_blank"}
 RESPONSE_KEYS = {"chosen": "chosen_key", "rejected": "rejected_key"}
-GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # 2^64 / golden ratio, odd: spreads one 64-bit value over another
 
 
 def normalize_series(texts: pl.Series) -> pl.Series:
@@ -139,7 +140,7 @@ def blank_texts(texts: pl.Series) -> pl.Series:
     only the texts that might be blank are searched: a text whose first byte is a printable ASCII character
     other than space (0x21-0x7E) shows that character. The first bytes are read from the Arrow views, whose
     prefix holds them in place (bytes 4-7 of each 16-byte view; an empty text's are zero)."""
-    from curate.words import string_view
+    from curate.native import string_view
 
     views, _, _, offset = string_view(texts)
     first = np.frombuffer(views, np.uint8).reshape(-1, 16)[offset : offset + len(texts), 4]
@@ -152,7 +153,7 @@ def blank_texts(texts: pl.Series) -> pl.Series:
 def _normal(texts: pl.Series) -> tuple[pl.Series, np.ndarray]:
     """`normalize_series`, with the whitespace collapsed in place by C (only the texts NFC might change go
     through Python), and a stable hash of each result."""
-    from curate.words import collapse_spaces
+    from curate.native import collapse_spaces
 
     collapsed, unstable, hashes = collapse_spaces(texts, _stable_bitmap())
     others = np.flatnonzero(unstable)
@@ -166,7 +167,7 @@ def _normal(texts: pl.Series) -> tuple[pl.Series, np.ndarray]:
 def _normal_hashes(texts: pl.Series) -> np.ndarray:
     """The hash of each normalised text. Texts NFC leaves alone are hashed as they are (the hash makes
     whitespace runs one space and strips the ends); the few others are normalised first."""
-    from curate.words import space_hashes
+    from curate.native import space_hashes
 
     hashed, unstable = space_hashes(texts, _stable_bitmap())
     others = np.flatnonzero(unstable)
@@ -174,14 +175,6 @@ def _normal_hashes(texts: pl.Series) -> np.ndarray:
         hashed = hashed.copy()
         hashed[others] = space_hashes(normalize_series(texts.gather(others)), _stable_bitmap())[0]
     return hashed
-
-
-def mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser: every input bit affects every output bit."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
 
 
 def response_keys(frame: pl.DataFrame) -> pl.DataFrame:

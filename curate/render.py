@@ -46,7 +46,7 @@ def chatml(kept: pl.DataFrame, system_prompt: str | None) -> Renderer:
     import numpy as np
 
     from curate import _text
-    from curate.words import in_threads, string_view, strings_series, threads
+    from curate.native import in_threads, string_view, strings_series, threads
 
     columns = [(*string_view(kept[name]), kept.height) for name in TEXT_COLUMNS]
     default = (system_prompt or "").strip().encode()

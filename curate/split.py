@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from curate.normalize import GOLDEN, mix
+from curate.hashing import GOLDEN, mix
 
 GROUP_KEY = ["system_key", "prompt_key"]
 

@@ -66,11 +66,11 @@ def _offline_builtin_benchmarks():
     """Tests never reach the Hub: in-process builds read the built-in gsm8k and math500 from the shipped
     benchmark-like sample (our own items, not GSM8K or MATH). Session-wide, so module fixtures that build
     get it too. Real Hub loading is tested against the fake Hub, in a subprocess."""
-    from curate import benchmarks
+    from curate import eval_sets
 
-    local = {name: benchmarks.BenchmarkSpec(name=name, path=str(BENCHMARK_SAMPLE)) for name in benchmarks.BUILTIN}
+    local = {name: eval_sets.BenchmarkSpec(name=name, path=str(BENCHMARK_SAMPLE)) for name in eval_sets.BUILTIN}
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(benchmarks, "BUILTIN", local)
+        patch.setattr(eval_sets, "BUILTIN", local)
         yield
 
 

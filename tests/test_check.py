@@ -166,7 +166,7 @@ def test_no_hint_suggests_offline_mode_once_it_is_set(monkeypatch):
     from huggingface_hub import constants
     from huggingface_hub.errors import OfflineModeIsEnabled
 
-    from curate.benchmarks import _way_out
+    from curate.eval_sets import _way_out
     from curate.hub_errors import hub_errors
 
     def hints() -> list[str]:

@@ -15,11 +15,11 @@ from conftest import closed_endpoint, distinct_pairs, pair, write_jsonl
 from fakehub import FakeHub, parquet_bytes
 from typer.testing import CliRunner
 
-from curate.benchmarks import Benchmark, load_benchmark, resolve
 from curate.build import build
 from curate.cli import app
 from curate.config import BenchmarkSpec, Recipe, load_recipe
 from curate.errors import ConfigError, InputError
+from curate.eval_sets import Benchmark, load_benchmark, resolve
 from curate.pipeline import run_pipeline
 from curate.sources.columns import DISTILABEL_COLUMNS, to_canonical
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from curate.build import split_rows
 from curate.config import Recipe
-from curate.neardup import prompt_clusters
+from curate.minhash_lsh import prompt_clusters
 from curate.normalize import with_keys
 from curate.pipeline import run_pipeline
 from curate.sources.columns import DISTILABEL_COLUMNS, to_canonical
@@ -163,8 +163,8 @@ def test_clusters_are_the_same_in_another_process():
 def test_shingles_are_every_window_but_those_in_more_than_the_boilerplate_share(every):
     from collections import Counter
 
-    from curate.neardup import COMMON_MIN_PROMPTS, prompt_shingles
-    from curate.words import windows
+    from curate.minhash_lsh import COMMON_MIN_PROMPTS, prompt_shingles
+    from curate.native import windows
 
     # In 200 prompts the sample is all of them: every shingle in 2 or more prompts is suspected, those in more
     # than 4 surely. Only the closing line (in 133) is over the 50-prompt floor. The shared words are suspected

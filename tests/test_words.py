@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate import _minhash, words
+from curate import _minhash, native
 from curate.normalize import _collapse_whitespace, _stable_bitmap, _unstable_characters, normalize_series
 from curate.words import match_words
 
@@ -80,7 +80,7 @@ def test_match_words_rule():
 @settings(max_examples=150, deadline=None)
 @given(TEXTS, st.sampled_from([1, 3, 8]), st.sampled_from([1, 3]))
 def test_windows_are_the_python_rule(texts, size, min_words):
-    index, keys, _ = words.windows(pl.Series(texts, dtype=pl.String), size, min_words)
+    index, keys, _ = native.windows(pl.Series(texts, dtype=pl.String), size, min_words)
     for i, text in enumerate(texts):
         mine = keys[index == i].tolist()
         assert len(mine) == len(set(mine))  # distinct within a text
@@ -90,7 +90,7 @@ def test_windows_are_the_python_rule(texts, size, min_words):
 def test_held_keys_are_counted_not_returned():
     texts = pl.Series(["a b c d", "a b c", "x a b c", "nothing here"])
     common = window_key(["a", "b", "c"])
-    index, keys, counts = words.windows(texts, 3, 1, held=np.array([common, 7], np.uint64))
+    index, keys, counts = native.windows(texts, 3, 1, held=np.array([common, 7], np.uint64))
     assert common not in keys.tolist() and counts.tolist() == [3, 0]
     assert set(index.tolist()) == {0, 2, 3}
 
@@ -99,7 +99,7 @@ def test_held_keys_are_counted_not_returned():
 @given(TEXTS, st.sampled_from([[3], [3, 8], [2, 5, 8]]))
 def test_find_reports_the_runs_among_the_keys(texts, lengths):
     wanted = sorted(set().union(*(reference_windows(t, n, n) for t in texts[:2] for n in lengths)))
-    index, keys = words.find(pl.Series(texts, dtype=pl.String), np.array(wanted, np.uint64), lengths)
+    index, keys = native.find(pl.Series(texts, dtype=pl.String), np.array(wanted, np.uint64), lengths)
     for i, text in enumerate(texts):
         runs = set().union(*(reference_windows(text, n, n) for n in lengths))
         assert set(keys[index == i].tolist()) == runs & set(wanted)
@@ -109,14 +109,14 @@ def test_find_reports_the_runs_among_the_keys(texts, lengths):
 @given(TEXTS)
 def test_collapse_and_hash_agree_with_polars_normalisation(texts):
     series = pl.Series(texts, dtype=pl.String)
-    collapsed, unstable, collapsed_hashes = words.collapse_spaces(series, _stable_bitmap())
+    collapsed, unstable, collapsed_hashes = native.collapse_spaces(series, _stable_bitmap())
     # the same characters as the polars path flags, but for U+3000: whitespace, never changed by NFC
     expected_unstable = series.str.replace_all("\u3000", " ").str.contains(_unstable_characters()).to_list()
     assert unstable.tolist() == expected_unstable
     stable = ~unstable
     assert collapsed.filter(stable).to_list() == _collapse_whitespace(series.filter(stable)).to_list()
     normal = normalize_series(series)
-    hashes, _ = words.space_hashes(normal, _stable_bitmap())
+    hashes, _ = native.space_hashes(normal, _stable_bitmap())
     assert collapsed_hashes.tolist() == [bytes_hash(text.encode()) for text in collapsed.fill_null("")]
     for a, b in combinations(range(len(texts)), 2):
         if normal[a] == normal[b]:
@@ -125,21 +125,21 @@ def test_collapse_and_hash_agree_with_polars_normalisation(texts):
 
 def test_chunks_threads_slices_and_nulls_do_not_change_results(monkeypatch):
     texts = pl.Series([f"row {i} says the same {i % 3} thing" if i % 5 else None for i in range(50)])
-    whole = words.windows(texts, 3, 1)
-    monkeypatch.setattr(words, "CHUNK_ROWS", 7)
-    chunked = words.windows(texts, 3, 1)
+    whole = native.windows(texts, 3, 1)
+    monkeypatch.setattr(native, "CHUNK_ROWS", 7)
+    chunked = native.windows(texts, 3, 1)
     assert all(np.array_equal(a, b) for a, b in zip(whole[:2], chunked[:2], strict=True))
-    sliced_index, sliced_keys, _ = words.windows(texts.slice(10, 20), 3, 1)
+    sliced_index, sliced_keys, _ = native.windows(texts.slice(10, 20), 3, 1)
     assert np.array_equal(sliced_keys, whole[1][(whole[0] >= 10) & (whole[0] < 30)])
     assert np.array_equal(sliced_index + 10, whole[0][(whole[0] >= 10) & (whole[0] < 30)])
-    collapsed, *_ = words.collapse_spaces(texts, _stable_bitmap())
+    collapsed, *_ = native.collapse_spaces(texts, _stable_bitmap())
     assert collapsed.is_null().to_list() == texts.is_null().to_list()
 
 
 def test_bad_buffers_are_refused():
     from curate import _text
 
-    views, validity, data, offset = words.string_view(pl.Series(["a long string, longer than twelve bytes"]))
+    views, validity, data, offset = native.string_view(pl.Series(["a long string, longer than twelve bytes"]))
     with pytest.raises(ValueError, match="string_view"):
         _text.windows(views, validity, [], offset, 1, 3, 1, b"", 0)  # the view's data buffer is missing
     with pytest.raises(ValueError):

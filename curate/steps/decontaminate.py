@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from curate.benchmarks import Benchmark
 from curate.config import Recipe
+from curate.eval_sets import Benchmark
+from curate.native import find, windows
 from curate.steps import DROPS_SCHEMA
-from curate.words import find, match_words, windows
+from curate.words import match_words
 
 TEXTS = ("prompt", "chosen", "rejected")
 SHORTEST_ITEM = 3  # words; shorter items ("Compute 5!") would match unrelated texts

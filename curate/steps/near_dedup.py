@@ -13,7 +13,7 @@ from curate.steps.dedup import PROMPT_KEY, best_row
 
 def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Add `cluster` (the smallest row of the near-duplicate cluster) to the rows still kept."""
-    from curate.neardup import prompt_clusters
+    from curate.minhash_lsh import prompt_clusters
 
     config = recipe.near_dedup
     found = prompt_clusters(frame.select("row", *PROMPT_KEY, "key_hash"), config.threshold, config.shingle_words)

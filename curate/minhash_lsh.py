@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from curate.normalize import GOLDEN, mix
-from curate.words import held_windows, in_threads, windows
+from curate.hashing import GOLDEN, mix
+from curate.native import held_windows, in_threads, windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
 # 1 - (1 - 0.7**4)**20 = 0.996 (0.9999 at 0.8); at 0.4, 0.40, and at 0.2, 0.03: those are dropped
