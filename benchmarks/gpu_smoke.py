@@ -52,8 +52,9 @@ def main() -> None:
     results["local (1 process, bf16)"] = (curate(*common, "-o", str(work / "local")), figures(work / "local"))
     # accelerate with one process: --gpus 1 normally runs in-process, so the smoke run asks for it directly.
     accel_out = work / "accelerate"
+    from curate.train.backends.accelerate import ACCELERATE_CONFIGS
     from curate.train.config import load_train_recipe
-    from curate.train.launch import ACCELERATE_CONFIGS, RUN_SCRIPT, build_spec, write_spec
+    from curate.train.launch import RUN_SCRIPT, build_spec, write_spec
     from curate.train.preflight import preflight
 
     recipe = load_train_recipe(overrides={"data": str(work / "data"), "model": str(model), "output_dir": str(accel_out),

@@ -6,18 +6,20 @@ from pathlib import Path
 from typing import Any
 
 from curate.output import DROPPED_PREFIX, shard_sizes, shards_of, split_prefix
-from curate.steps.reasons import REASONS
+from curate.render import CHATML_PROMPT_DOC, CHATML_RESPONSE_DOC
+from curate.report import HubSource, LocalSource, Report
+from curate.steps import REASONS
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
 BASE_TAGS = ["dpo", "preference", "trl"]
 LOCAL_PLACEHOLDER = "path/to/this/folder"  # not the folder's own path: outputs must not depend on where they land
 # The card's last part, between these markers, is the user's: a rebuild into the same folder and `curate push`
-# carry it over from the folder's README.md; everything else is rendered again from report.json.
+# carry it over from the folder's README.md; everything else is rendered again from the report.
 USER_START = "<!-- curate:user-start -->"
 USER_END = "<!-- curate:user-end -->"
 
 
-def render_card(report: dict[str, Any], folder: Path, repo_id: str | None = None, notes: str | None = None) -> str:
+def render_card(report: Report, folder: Path, repo_id: str | None = None, notes: str | None = None) -> str:
     """The card for the build folder `folder`; `repo_id` is where it is published (None: a local folder);
     `notes` the user section to keep (None: the template's)."""
     # What `DatasetCard.from_template` does, without importing `huggingface_hub`'s Hub client for it
@@ -27,7 +29,7 @@ def render_card(report: dict[str, Any], folder: Path, repo_id: str | None = None
 
     data = card_data(report, folder)
     values = {**data.to_dict(), **_template_values(report, repo_id or LOCAL_PLACEHOLDER)}
-    values["recipe_yaml"] = yaml.safe_dump(report["recipe"], sort_keys=False, allow_unicode=True)
+    values["recipe_yaml"] = yaml.safe_dump(report.recipe.dump(), sort_keys=False, allow_unicode=True)
     content = jinja2.Template(TEMPLATE.read_text(encoding="utf-8")).render(card_data=data.to_yaml(), **values)
     content = content if content.endswith("\n") else content + "\n"
     return content if notes is None else _with_user_section(content, notes)
@@ -54,48 +56,43 @@ def _with_user_section(card: str, notes: str) -> str:
     return card[:start] + notes + card[end:]
 
 
-def card_data(report: dict[str, Any], folder: Path):
+def card_data(report: Report, folder: Path):
     from huggingface_hub.repocard_data import DatasetCardData
 
-    meta = report["recipe"]["card"]
-    source = report["source"]
+    meta = report.recipe.card
+    hub = report.source if isinstance(report.source, HubSource) else None
     return DatasetCardData(
-        license=meta["license"] or source.get("license"),
-        language=meta["language"],
+        license=meta.license or (hub.license if hub else None),
+        language=meta.language,
         task_categories=["text-generation"],
-        size_categories=[size_category(sum(report["splits"].values()))],
+        size_categories=[size_category(sum(report.splits.values()))],
         pretty_name=_pretty_name(report),
-        source_datasets=[source["dataset"]] if source["kind"] == "hub" else None,
-        tags=[*BASE_TAGS, *meta["tags"], "curate"],
+        source_datasets=[hub.dataset] if hub else None,
+        tags=[*BASE_TAGS, *meta.tags, "curate"],
         configs=configs(report),
         dataset_info=dataset_info(report, folder),
     )
 
 
-def configs(report: dict[str, Any]) -> list[dict]:
-    files = [{"split": s, "path": f"{split_prefix(s)}-*"} for s in written_splits(report)]
+def configs(report: Report) -> list[dict]:
+    files = [{"split": s, "path": f"{split_prefix(s)}-*"} for s in report.written_splits()]
     dropped = [{"split": "dropped", "path": f"{DROPPED_PREFIX}-*"}]
     default = {"config_name": "default", "default": True, "data_files": files}
     # `datasets` cannot load a config whose only file has no rows, so a build that dropped nothing lists none.
-    return [default, {"config_name": "dropped", "data_files": dropped}] if report["rows_dropped"] else [default]
+    return [default, {"config_name": "dropped", "data_files": dropped}] if report.rows_dropped else [default]
 
 
-def written_splits(report: dict[str, Any]) -> list[str]:
-    """Splits with a file: train always (possibly empty), test when it has rows."""
-    return [s for s, n in report["splits"].items() if n > 0 or s == "train"]
-
-
-def dataset_info(report: dict[str, Any], folder: Path) -> list[dict]:
+def dataset_info(report: Report, folder: Path) -> list[dict]:
     """Features, split sizes and byte counts per config, in `push_to_hub`'s form: `num_bytes` is the split's
     Arrow size and `download_size` its parquet bytes, both recorded per file when it was written
-    (`report["files"]`); the features are read from the first file's schema. polars writes strings and lists
+    (`report.files`); the features are read from the first file's schema. polars writes strings and lists
     as Arrow `large_string` and `large_list`, so the features say so; `datasets` loads them as they are."""
-    default = _info("default", {s: split_prefix(s) for s in written_splits(report)}, report, folder)
+    default = _info("default", {s: split_prefix(s) for s in report.written_splits()}, report, folder)
     dropped = _info("dropped", {"dropped": DROPPED_PREFIX}, report, folder)
-    return [default, dropped] if report["rows_dropped"] else [default]
+    return [default, dropped] if report.rows_dropped else [default]
 
 
-def _info(config: str, prefixes: dict[str, str], report: dict[str, Any], folder: Path) -> dict:
+def _info(config: str, prefixes: dict[str, str], report: Report, folder: Path) -> dict:
     """What `DatasetInfo._to_yaml_dict` writes (no `datasets` import: it costs as much time as the whole
     curation of 100k rows; no pyarrow either)."""
     import polars as pl
@@ -116,12 +113,14 @@ def _info(config: str, prefixes: dict[str, str], report: dict[str, Any], folder:
     }
 
 
-def _sizes(folder: Path, path: Path, report: dict[str, Any]) -> dict:
+def _sizes(folder: Path, path: Path, report: Report) -> dict:
     """The file's recorded sizes; measured again for a folder built before curate recorded them."""
     import polars as pl
 
-    record = report["files"].get(path.relative_to(folder).as_posix(), {})
-    return record if "arrow_bytes" in record else shard_sizes(path, pl.read_parquet(path))
+    record = report.files.get(path.relative_to(folder).as_posix())
+    if record is None or record.arrow_bytes is None or record.rows is None:
+        return shard_sizes(path, pl.read_parquet(path))
+    return {"bytes": record.bytes, "rows": record.rows, "arrow_bytes": record.arrow_bytes}
 
 
 def _feature(name: str, dtype) -> dict:
@@ -140,50 +139,46 @@ def size_category(rows: int) -> str:
     return next((name for bound, name in bounds if rows < bound), "1M<n<10M" if rows < 10_000_000 else "n>10M")
 
 
-def _pretty_name(report: dict[str, Any]) -> str:
-    given = report["recipe"]["card"]["pretty_name"]
+def _pretty_name(report: Report) -> str:
+    given = report.recipe.card.pretty_name
     if given:
         return given
-    source = report["source"]
-    name = source["dataset"].split("/")[-1] if source["kind"] == "hub" else Path(source["path"]).stem
+    source = report.source
+    name = source.dataset.split("/")[-1] if isinstance(source, HubSource) else Path(source.path).stem
     return f"{name} (curated for DPO)"
 
 
-def _template_values(report: dict[str, Any], load_id: str) -> dict[str, Any]:
-    source = report["source"]
-    chatml = report["recipe"]["render"]["format"] == "chatml"
+def _template_values(report: Report, load_id: str) -> dict[str, Any]:
+    recipe = report.recipe
+    chatml = recipe.render.format == "chatml"
     return {
-        "curate_version": report["curate_version"],
-        "source_line": _source_line(source),
-        "source_split": source["split"],
-        "rows_in": report["rows_in"],
-        "rows_kept": report["rows_kept"],
-        "rows_dropped": report["rows_dropped"],
-        "split_counts": ", ".join(f"{n} {s}" for s, n in report["splits"].items()),
-        "splits": list(report["splits"].items()),
+        "curate_version": report.curate_version,
+        "source_line": _source_line(report.source),
+        "source_split": report.source.split,
+        "rows_in": report.rows_in,
+        "rows_kept": report.rows_kept,
+        "rows_dropped": report.rows_dropped,
+        "split_counts": ", ".join(f"{n} {s}" for s, n in report.splits.items()),
+        "splits": list(report.splits.items()),
         "funnel": [
-            {"step": step["step"], "reason": reason, "meaning": REASONS[reason], "count": count}
-            for step in report["steps"]
-            for reason, count in step["dropped"].items()
+            {"step": step.step, "reason": reason, "meaning": REASONS[reason], "count": count}
+            for step in report.steps
+            for reason, count in step.dropped.items()
         ],
         "load_id": load_id,
-        "near": report.get("near_duplicates") or {},
-        "recipe_near_threshold": report["recipe"]["near_dedup"]["threshold"],
-        "ngram": report["recipe"]["decontaminate"]["ngram"],
-        "min_overlap": report["recipe"]["decontaminate"]["min_overlap"],
-        "benchmarks": report.get("decontamination") or [],
+        "near": report.near_duplicates,
+        "recipe_near_threshold": recipe.near_dedup.threshold,
+        "ngram": recipe.decontaminate.ngram,
+        "min_overlap": recipe.decontaminate.min_overlap,
+        "benchmarks": report.decontamination,
         "format_words": "standard: ChatML strings" if chatml else "conversational: message lists",
-        "prompt_words": "optional system turn + `<|im_start|>user\\n...<|im_end|>\\n<|im_start|>assistant\\n`, no BOS"
-        if chatml
-        else "optional system message, then the user message",
-        "chosen_words": "the preferred response + `<|im_end|>` (the model's EOS, exactly once)"
-        if chatml
-        else "one assistant message",
+        "prompt_words": CHATML_PROMPT_DOC if chatml else "optional system message, then the user message",
+        "chosen_words": f"the preferred response + {CHATML_RESPONSE_DOC}" if chatml else "one assistant message",
     }
 
 
-def _source_line(source: dict[str, Any]) -> str:
-    if source["kind"] == "hub":
-        url = f"https://huggingface.co/datasets/{source['dataset']}/tree/{source['sha']}"
-        return f"[`{source['dataset']}`]({url}) at commit `{source['sha']}` (requested `{source['revision']}`)"
-    return f"local files `{source['path']}`"
+def _source_line(source: LocalSource | HubSource) -> str:
+    if isinstance(source, HubSource):
+        url = f"https://huggingface.co/datasets/{source.dataset}/tree/{source.sha}"
+        return f"[`{source.dataset}`]({url}) at commit `{source.sha}` (requested `{source.revision}`)"
+    return f"local files `{source.path}`"

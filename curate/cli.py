@@ -16,6 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from curate.errors import ConfigError, CurateError, NoPairsError
+from curate.steps import STEPS
+from curate.train.backends import names as backend_names
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -169,23 +171,22 @@ def build(
             "tokens.max_length": max_length,
             "length_bias.max_chosen_longer_share": max_chosen_longer_share,
         }
-        from curate.build import build as run_build
-        from curate.config import load_recipe
+        import curate
 
-        resolved = load_recipe(recipe, {k: v for k, v in overrides.items() if v is not None})
+        resolved = curate.load_recipe(recipe, {k: v for k, v in overrides.items() if v is not None})
         with _spinner("loading the source") as show:
-            report = run_build(resolved, out, progress=lambda stage: show(_STAGES.get(stage, stage)))
-    if as_json:
-        out_console.print_json(json.dumps(report)) if sys.stdout.isatty() else print(json.dumps(report, indent=2))
+            report = curate.build(resolved, out, progress=lambda stage: show(_STAGES.get(stage, stage)))
+    if as_json:  # the text of report.json (coloured on a terminal)
+        out_console.print_json(report.to_json()) if sys.stdout.isatty() else print(report.to_json(), end="")
     else:
         from curate.tables import funnel_table
 
         out_console.print(funnel_table(report))
         out_console.print(f"Wrote [bold]{escape(str(out))}[/bold] (report.json, README.md, data/, dropped/)")
-    if report["rows_kept"] == 0:
+    if report.rows_kept == 0:
         with _errors():
             raise NoPairsError(
-                f"no pairs were kept: all {report['rows_in']:,} rows were dropped (see the table above)",
+                f"no pairs were kept: all {report.rows_in:,} rows were dropped (see the table above)",
                 hint=f"Every row is in {out}/dropped/ with its reason; loosen the recipe (`curate recipe`) and build "
                 "again. `curate push` refuses a build without pairs.",
             )
@@ -323,7 +324,7 @@ def train(
     model: Annotated[str | None, typer.Option(help="Base model: Hub id or local folder.")] = None,
     output_dir: Annotated[str | None, typer.Option("--output-dir", "-o", help="Where results go.")] = None,
     method: Annotated[str | None, typer.Option(help="lora | full | qlora")] = None,
-    backend: Annotated[str | None, typer.Option(help="local | hf-jobs")] = None,
+    backend: Annotated[str | None, typer.Option(help=" | ".join(backend_names()))] = None,
     device: Annotated[str | None, typer.Option(help="cuda | cpu (cpu: smoke runs)")] = None,
     gpus: Annotated[int | None, typer.Option(help="GPUs per machine (> 1: accelerate launch).")] = None,
     num_machines: Annotated[int | None, typer.Option(help="Machines in a multi-node run.")] = None,
@@ -387,15 +388,9 @@ def check(
     with _errors():
         from huggingface_hub import get_token
 
-        from curate.check import check_splits, load_tokenizer
-        from curate.train.config import TrainRecipe
-        from curate.train.preflight import load_preference_splits, locate_data
+        import curate
 
-        token = get_token()
-        loaded_tokenizer = load_tokenizer(tokenizer, token=token)  # its short Hub check before the data loads
-        located = locate_data(TrainRecipe(data=data, data_revision=revision), token)
-        splits = load_preference_splits(located, token)
-        report = check_splits(splits, loaded_tokenizer, tokenizer, max_length)
+        report = curate.check(data, tokenizer, revision=revision, max_length=max_length, token=get_token())
     if as_json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
@@ -415,14 +410,10 @@ def _spinner(first: str) -> Iterator[Callable[[str], None]]:
         yield status.update
 
 
+# The progress line per build stage; a step's is declared with it (curate/steps/__init__.py imports nothing heavy).
 _STAGES = {
     "load": "loading the source and benchmarks",
-    "validate": "validating rows",
-    "preference": "checking preferences",
-    "decontaminate": "checking for benchmark items",
-    "dedup": "removing duplicates",
-    "length": "measuring lengths",
-    "near_dedup": "finding near-duplicate prompts",
+    **{step.name: step.label for step in STEPS},
     "render": "rendering and splitting",
     "write": "writing the folder",
 }
@@ -464,7 +455,7 @@ def _check_table(report):
     """One line per problem kind found, with a few example rows; a clean result says so."""
     from rich.table import Table
 
-    from curate.check import PROBLEMS
+    from curate.checker import PROBLEMS
 
     rows = ", ".join(f"{split} {n:,}" for split, n in report.rows.items())
     table = Table(title=f"curate check: {report.tokenizer} ({rows} pairs; longest {report.longest} tokens)")

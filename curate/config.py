@@ -266,16 +266,19 @@ class Recipe(_Section):
 
 def load_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Recipe:
     """Read a recipe YAML (the shipped default when `path` is None) and apply dotted-key overrides."""
-    data = _read_yaml(Path(path) if path else DEFAULT_RECIPE)
+    data = read_recipe_yaml(Path(path) if path else DEFAULT_RECIPE)
     for dotted, value in (overrides or {}).items():
-        _set_dotted(data, dotted, value)
+        set_dotted(data, dotted, value)
     try:
         return Recipe.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(_describe(err, path), hint="See the documented default recipe: `curate recipe`.") from None
+        raise ConfigError(
+            describe_validation_error(err, path), hint="See the documented default recipe: `curate recipe`."
+        ) from None
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_recipe_yaml(path: Path) -> dict[str, Any]:
+    """A recipe file as a mapping; every way it can be unreadable is a ConfigError."""
     import yaml
 
     try:
@@ -338,7 +341,8 @@ def _check_unique_keys(loader, node) -> None:
         first_line[key] = line
 
 
-def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """`data["a"]["b"] = value` for the dotted key `a.b` (a flag or --set override of a recipe key)."""
     *parents, leaf = dotted.split(".")
     node = data
     for key in parents:
@@ -348,7 +352,8 @@ def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-def _describe(err: ValidationError, path: str | Path | None) -> str:
+def describe_validation_error(err: ValidationError, path: str | Path | None) -> str:
+    """pydantic's errors as one message that names each recipe key (the build and the training recipe)."""
     where = f"recipe {path}" if path else "recipe"
     problems = []
     for item in err.errors():

@@ -112,7 +112,8 @@ def with_keys(frame: pl.DataFrame) -> pl.DataFrame:
     `prompt_blank`, `chosen_blank`, `rejected_blank` (null or nothing visible: `blank_texts`).
     Responses are long, so they are hashed in place by `curate/_text.c` rather than copied normalised.
     Hashes only propose: equal responses, shared prompts and duplicate pairs are confirmed on the
-    normalised texts themselves (`response_keys`)."""
+    normalised texts themselves (`response_keys`). The columns read and added are declared as
+    `curate.steps.KEYS`; the pipeline gives it only those and checks what it adds."""
     (system, system_hash), (prompt, prompt_hash) = (_normal(frame[text]) for text in KEY_COLUMNS)
     with np.errstate(over="ignore"):
         key_hash = mix(system_hash * GOLDEN + prompt_hash)

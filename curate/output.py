@@ -1,4 +1,5 @@
-"""Write the build folder atomically: parquet splits in the Hub layout, dropped rows, card, report."""
+"""The build folder: write it atomically (parquet splits in the Hub layout, dropped rows, card, report) and
+check that one is what its report says (`verify_build`, for `curate push` and training)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, TypeVar
 
 import polars as pl
 
-from curate.errors import OutputError
+from curate.errors import InputError, OutputError, first_line
+
+if TYPE_CHECKING:
+    from curate.report import Report
+
+T = TypeVar("T")
 
 DROPPED_COLUMNS = [
     "source_row", "step", "reason", "detail", "system", "prompt", "chosen", "rejected",
@@ -113,14 +120,53 @@ def _nbytes(values: pl.Series, top: bool = False) -> int:
 NUMBER_BYTES = {pl.Int32: 4, pl.Int64: 8, pl.UInt32: 4, pl.UInt64: 8, pl.Float32: 4, pl.Float64: 8}
 
 
-def write_json(data: dict, path: Path) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
+REPORT = "report.json"
 
 
-def write_atomically(out: Path, fill: Callable[[Path], None], inputs: Iterable[Path] = ()) -> None:
-    """Let `fill` write a fresh folder beside `out`, then swap it in; on failure `out` is untouched."""
-    with staged_output(out, inputs) as staged:
-        staged.write(fill)
+def write_report(report: Report, folder: Path) -> None:
+    (folder / REPORT).write_text(report.to_json(), encoding="utf-8")
+
+
+def verify_build(folder: Path) -> Report:
+    """The report of the build folder `folder`, whose files still match the hashes it recorded."""
+    report = _read_report(_report_path(folder))
+    for name, record in report.files.items():
+        path = folder / name
+        if not path.is_file() or sha256_file(path) != record.sha256:
+            raise InputError(
+                f"{path} no longer matches its hash in {REPORT} (changed or missing since the build)",
+                hint="Rebuild the folder with `curate build`.",
+            )
+    return report
+
+
+def _report_path(folder: Path) -> Path:
+    if not folder.exists():
+        hint = f"Build it first (`curate build --out {folder}`), or name the folder a build wrote."
+        raise InputError(f"{folder} does not exist", hint=hint)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is a file, not a build folder", hint="Name the folder `curate build` wrote.")
+    if not (folder / REPORT).is_file():
+        raise InputError(f"{folder} is not a curate build folder (no {REPORT})", hint="Run `curate build` first.")
+    return folder / REPORT
+
+
+def _read_report(path: Path) -> Report:
+    from pydantic import ValidationError
+
+    from curate.report import Report
+
+    try:
+        return Report.model_validate_json(path.read_bytes())
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror or first_line(error)}") from None
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(map(str, problem["loc"])) or "the file"
+        raise InputError(
+            f"{path} is not a curate build report ({where}: {problem['msg']})",
+            hint="Rebuild the folder with this curate (`curate build`).",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -130,10 +176,11 @@ class StagedOutput:
     out: Path
     path: Path
 
-    def write(self, fill: Callable[[Path], None]) -> None:
-        """Let `fill` write the files; a failed write (a full disk, say) is an OutputError, not a traceback."""
+    def write(self, fill: Callable[[Path], T]) -> T:
+        """Let `fill` write the files and return what it returns; a failed write (a full disk, say) is an
+        OutputError, not a traceback."""
         with _writing(self.out):
-            fill(self.path)
+            return fill(self.path)
 
 
 @contextmanager
@@ -206,18 +253,19 @@ def _check_replaceable(out: Path) -> None:
 
 def _build_paths(out: Path) -> set[str]:
     """The files and folders of the curate build in `out`, as its report.json lists them."""
-    report = _curate_report(out / "report.json")
+    report = _curate_report(out / REPORT)
     if report is None:
         raise OutputError(
             f"{out} is not empty and is not a curate build folder (no report.json written by curate); "
             "refusing to replace it",
             hint="Choose a new --out folder, or remove this one yourself.",
         )
-    files = {*report["files"], "README.md", "report.json"}
+    files = {*report["files"], "README.md", REPORT}
     return files | {parent.as_posix() for name in files for parent in PurePosixPath(name).parents if parent.parts}
 
 
 def _curate_report(path: Path) -> dict | None:
+    # Not `verify_build`: any curate's report will do, an older version's too, since only its file list is read.
     try:
         report = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):  # missing, unreadable, not UTF-8 or not JSON

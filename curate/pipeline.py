@@ -1,33 +1,41 @@
-"""Run the steps over the canonical frame, keep every dropped row with its reason, and check the counts."""
+"""Run the declared steps (`curate.steps.STEPS`) over the canonical frame, keep every dropped row with its reason,
+and check the counts.
+
+Each step is held to its declaration as it runs: it is given `row` and only the columns it declares it reads (a
+`select`, which copies no data), so reading any other fails; the columns it adds, the reasons it gives and the
+columns its drops hold are checked when it returns."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from curate.config import Recipe
-from curate.errors import ConservationError
-from curate.normalize import with_keys
-from curate.steps import without
-from curate.steps.decontaminate import decontaminate
-from curate.steps.dedup import dedup
-from curate.steps.length import length, with_lengths
-from curate.steps.near_dedup import near_dedup, with_clusters
-from curate.steps.preference import preference
-from curate.steps.validate import validate
+from curate.errors import ConservationError, first_line
+from curate.steps import KEYS, STEPS, Annotation, Step
+from curate.steps.rules import without
 
-StepFn = Callable[[pl.DataFrame, Recipe, bool], pl.DataFrame]
-Annotate = Callable[[pl.DataFrame, Recipe], tuple[pl.DataFrame, dict[str, Any]]]
+if TYPE_CHECKING:
+    from curate.eval_sets import Benchmark
+
+# Recipe sections by their name in the recipe (`validate` is the field `validate_`).
+_SECTIONS = {info.alias or name: name for name, info in Recipe.model_fields.items()}
 
 
 @dataclass(frozen=True)
-class Step:
-    name: str
-    drops: StepFn
-    annotate: Annotate | None = None  # columns the rule reads, computed over the rows still kept, and their stats
+class StepContext:
+    """What a run knows besides its rows. A step is given only its own recipe sections and the fields it names."""
+
+    recipe: Recipe
+    has_ratings: bool  # the source has rating columns; without them the rating rules are skipped
+    benchmarks: list[Benchmark]  # loaded evaluation sets to decontaminate against; none, no `decontaminate`
+
+
+class StepContractError(RuntimeError):
+    """A step read, added or returned something its declaration does not list: a bug in curate."""
 
 
 @dataclass
@@ -40,20 +48,16 @@ class StepCount:
 
 @dataclass
 class PipelineResult:
-    kept: pl.DataFrame  # the canonical columns, keys and `cluster`
-    dropped: pl.DataFrame  # the canonical columns plus step, reason, detail
+    kept: pl.DataFrame  # the canonical columns, keys and what the annotations added (`cluster`, lengths)
+    dropped: pl.DataFrame  # row, step, reason, detail, the columns steps carry (not written), the canonical columns
     funnel: list[StepCount] = field(default_factory=list)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # per step, what its annotation found
 
 
-def steps(benchmarks: list | None = None) -> list[Step]:
-    """The rules in order. Decontamination comes before dedup, so a duplicate group never keeps the copy that
-    leaks a benchmark item; it runs only when the caller loaded benchmarks (`build` does)."""
-    checks = [Step("validate", validate), Step("preference", preference)]
-    if benchmarks:
-        checks.append(Step("decontaminate", lambda frame, recipe, _: decontaminate(frame, recipe, benchmarks)))
-    dedups = [Step("dedup", dedup), Step("near_dedup", near_dedup, annotate=with_clusters)]
-    return [*checks, *dedups, Step("length", length, annotate=with_lengths)]
+def steps(**context: Any) -> list[Step]:
+    """The steps that run, in order: one that `runs_with` a context field only when that field is non-empty
+    (decontaminate, when the caller loaded benchmarks; `build` does)."""
+    return [step for step in STEPS if step.runs_with is None or context.get(step.runs_with)]
 
 
 def run_pipeline(
@@ -61,23 +65,61 @@ def run_pipeline(
     recipe: Recipe,
     has_ratings: bool,
     on_step: Callable[[str], None] | None = None,
-    benchmarks: list | None = None,
+    benchmarks: list[Benchmark] | None = None,
 ) -> PipelineResult:
     """Apply the steps in order; each sees only the rows the earlier ones kept."""
-    kept = with_keys(frame)
+    context = StepContext(recipe, has_ratings, benchmarks or [])
+    kept = _added(KEYS, frame, _call(KEYS, frame, context))
     drops, funnel, stats = [], [], {}
-    for step in steps(benchmarks):
+    for step in steps(**vars(context)):
         if on_step:
             on_step(step.name)
         if step.annotate:
-            kept, stats[step.name] = step.annotate(kept, recipe)
-        dropped = step.drops(kept, recipe, has_ratings).with_columns(step=pl.lit(step.name))
+            annotated, stats[step.name] = _call(step.annotate, kept, context)
+            kept = _added(step.annotate, kept, annotated)
+        dropped = _drops(step, kept, context)
         funnel.append(_count(step.name, kept.height, dropped))
         kept = without(kept, dropped)
         drops.append(dropped)
     result = PipelineResult(kept, _dropped_rows(frame, drops), funnel, stats)
     check_conservation(frame.height, result)
     return result
+
+
+def _call(declared: Step | Annotation, frame: pl.DataFrame, context: StepContext) -> Any:
+    """Run a step or annotation on its declared columns, with its recipe sections and context fields."""
+    function = declared.resolve()
+    sections = [getattr(context.recipe, _SECTIONS[name]) for name in declared.config]
+    fields = {name: getattr(context, name) for name in declared.context}
+    try:
+        return function(frame.select("row", *declared.reads), *sections, **fields)
+    except pl.exceptions.ColumnNotFoundError as error:
+        raise StepContractError(
+            f"{function.__module__}.{function.__name__} reads a column it does not declare "
+            f"(declared: {', '.join(declared.reads)}): {first_line(error)}"
+        ) from error
+
+
+def _added(annotation: Annotation, kept: pl.DataFrame, annotated: pl.DataFrame) -> pl.DataFrame:
+    """`kept` with the columns `annotated` adds to it, once they are the declared ones, in the same row order."""
+    added = [name for name in annotated.columns if name != "row" and name not in annotation.reads]
+    if sorted(added) != sorted(annotation.adds) or not annotated["row"].equals(kept["row"]):
+        raise StepContractError(
+            f"{annotation.function} added {added}, declared {list(annotation.adds)} (or changed the rows' order)"
+        )
+    return kept.with_columns(annotated.select(annotation.adds).get_columns())
+
+
+def _drops(step: Step, kept: pl.DataFrame, context: StepContext) -> pl.DataFrame:
+    """The rows `step` drops as row, step, reason, detail and the columns it carries."""
+    dropped = _call(step, kept, context)
+    columns = ["row", "reason", "detail", *step.carries]
+    if dropped.columns != columns:
+        raise StepContractError(f"step {step.name} returned the columns {dropped.columns}, declared {columns}")
+    undeclared = set(dropped["reason"].unique()) - {reason.name for reason in step.reasons}
+    if undeclared:
+        raise StepContractError(f"step {step.name} gave reasons it does not declare: {sorted(undeclared)}")
+    return dropped.select("row", pl.lit(step.name).alias("step"), pl.exclude("row"))
 
 
 def _count(step: str, rows_in: int, dropped: pl.DataFrame) -> StepCount:
@@ -87,8 +129,8 @@ def _count(step: str, rows_in: int, dropped: pl.DataFrame) -> StepCount:
 
 
 def _dropped_rows(frame: pl.DataFrame, drops: list[pl.DataFrame]) -> pl.DataFrame:
-    reasons = pl.concat(drops).select("row", "step", "reason", "detail")
-    return reasons.join(frame, on="row", how="left").sort("row")
+    # Diagonal: a column one step carries (decontaminate's matches) is null in the others' rows.
+    return pl.concat(drops, how="diagonal").join(frame, on="row", how="left").sort("row")
 
 
 def check_conservation(rows_in: int, result: PipelineResult) -> None:

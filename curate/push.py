@@ -1,17 +1,19 @@
-"""`curate push` as a library call: publish a build folder as a Hub dataset repo in one commit."""
+"""`curate push` as a library call: publish a build folder as a Hub dataset repo in one commit. The only
+module that writes to the Hub."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import AuthError, ConfigError, InputError, NoPairsError
+from curate.errors import ConfigError, NoPairsError
+from curate.hub_auth import resolve_token
 from curate.hub_errors import hub_errors, is_network_error, status_of
-from curate.output import sha256_file
+from curate.output import REPORT, verify_build
+from curate.report import HubSource, Report
 
 PUBLISHED_DIRS = ("data/", "dropped/")  # everything under these is ours; stale files there are deleted
 ATTEMPTS = 3
@@ -31,7 +33,7 @@ class PushPlan:
     branch: str
     files: list[PlannedFile]
     card: str
-    report: dict[str, Any]
+    report: Report
     # The folder's README.md was changed outside its user section: the pushed card, rendered from report.json,
     # does not have those changes (the CLI warns).
     card_edits_lost: bool = False
@@ -47,39 +49,14 @@ class PushResult:
     card_edits_lost: bool = False  # as PushPlan's
 
 
-def load_build(folder: Path) -> dict[str, Any]:
-    """The report of a build folder whose files still match the hashes it recorded."""
-    if not folder.exists():
-        hint = f"Build it first (`curate build --out {folder}`), or name the folder a build wrote."
-        raise InputError(f"{folder} does not exist", hint=hint)
-    if not folder.is_dir():
-        raise InputError(f"{folder} is a file, not a build folder", hint="Name the folder `curate build` wrote.")
-    report_path = folder / "report.json"
-    if not report_path.is_file():
-        raise InputError(f"{folder} is not a curate build folder (no report.json)", hint="Run `curate build` first.")
-    try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-        recorded = report["files"]
-    except (json.JSONDecodeError, KeyError, TypeError):
-        raise InputError(f"{report_path} is not a curate build report") from None
-    for name, record in recorded.items():
-        path = folder / name
-        if not path.is_file() or sha256_file(path) != record["sha256"]:
-            raise InputError(
-                f"{path} no longer matches its hash in report.json (changed or missing since the build)",
-                hint="Rebuild the folder with `curate build` before pushing.",
-            )
-    return report
-
-
-def load_publishable(folder: Path) -> dict[str, Any]:
+def load_publishable(folder: Path) -> Report:
     """The report of a build folder that can be published: unchanged since the build, and holding pairs
     (a build that kept none has no split `load_dataset` could load)."""
-    report = load_build(folder)
-    if report.get("rows_kept") == 0:
+    report = verify_build(folder)
+    if report.rows_kept == 0:
         raise NoPairsError(
-            f"{folder} holds no pair to publish: its build kept 0 of {report.get('rows_in', '?')} source rows "
-            f"({report.get('rows_dropped', '?')} are in dropped/, each with the reason it was dropped)",
+            f"{folder} holds no pair to publish: its build kept 0 of {report.rows_in} source rows "
+            f"({report.rows_dropped} are in dropped/, each with the reason it was dropped)",
             hint="See `dropped` in its report.json, change the recipe or the source, and build again.",
         )
     return report
@@ -113,7 +90,7 @@ def plan_push(folder: Path, repo_id: str, branch: str = "main") -> PushPlan:
     local_card = _read_card(folder / "README.md")
     notes = user_section(local_card) if local_card is not None else None
     card = render_card(report, folder, repo_id=repo_id, notes=notes)
-    names = [*report["files"], "report.json"]  # the card is not among them: it is rendered here
+    names = [*report.files, REPORT]  # the card is not among them: it is rendered here
     files = [_planned(n, (folder / n).read_bytes()) for n in names]
     files.append(_planned("README.md", card.encode("utf-8")))
     edits_lost = local_card is not None and local_card != render_card(report, folder, notes=notes)
@@ -171,18 +148,6 @@ def _api(token: str):
     from huggingface_hub import HfApi
 
     return HfApi(token=token)
-
-
-def resolve_token(token: str | None) -> str:
-    from huggingface_hub import get_token
-
-    token = token or get_token()
-    if not token:
-        raise AuthError(
-            "not logged in to the Hub: no token found",
-            hint="Run `hf auth login`, set HF_TOKEN, or pass --token.",
-        )
-    return token
 
 
 def _commit_with_retries(api, plan: PushPlan, folder: Path, message: str | None) -> PushResult:
@@ -243,10 +208,10 @@ def _commit(api, plan: PushPlan, folder: Path, uploads: list[PlannedFile], stale
     )
 
 
-def _default_message(report: dict[str, Any]) -> str:
-    source = report["source"]
-    origin = f"{source['dataset']}@{source['sha'][:12]}" if source["kind"] == "hub" else Path(source["path"]).name
-    splits = ", ".join(f"{n} {s}" for s, n in report["splits"].items())
+def _default_message(report: Report) -> str:
+    source = report.source
+    origin = f"{source.dataset}@{source.sha[:12]}" if isinstance(source, HubSource) else Path(source.path).name
+    splits = ", ".join(f"{n} {s}" for s, n in report.splits.items())
     return f"curate build of {origin}: {splits}"
 
 

@@ -12,6 +12,43 @@ OUTPUT_COLUMNS = ["prompt", "chosen", "rejected", "score_chosen", "score_rejecte
 TEXT_COLUMNS = ["system", "prompt", "chosen", "rejected"]
 Renderer = Callable[[pl.Series], pl.DataFrame]
 
+# The `chatml` format, stated once (OpenHermes-2.5's ChatML). curate/_text.c `render_chatml` writes these same
+# bytes (tests hold it to `chatml_prompt` / `chatml_response`); check.CHATML_PROMPT parses them.
+SYSTEM_TURN = "<|im_start|>system\n{system}<|im_end|>\n"
+USER_TURN = "<|im_start|>user\n{prompt}<|im_end|>\n"
+ASSISTANT_HEADER = "<|im_start|>assistant\n"
+RESPONSE_END = "<|im_end|>"  # the model's EOS: TRL appends none to a response that ends with it
+
+
+def shown(text: str) -> str:
+    """A template as the docs write it: newlines as `\\n`."""
+    return text.replace("\n", "\\n")
+
+
+# The format in words, built from the templates. The card (curate/templates/dataset_card.md) quotes the
+# PROMPT / RESPONSE phrases, the output-row JSON Schema the field descriptions.
+CHATML_PROMPT_DOC = f"optional system turn + `{shown(USER_TURN.format(prompt='...') + ASSISTANT_HEADER)}`, no BOS"
+CHATML_RESPONSE_DOC = f"`{RESPONSE_END}` (the model's EOS, exactly once)"
+CHATML_FIELD_DOCS = {
+    "prompt": f"[system turn] + user turn + '{shown(ASSISTANT_HEADER)}'; no BOS.",
+    "chosen": f"The preferred response, ending in exactly one '{RESPONSE_END}'.",
+    "rejected": f"The dispreferred response, ending in exactly one '{RESPONSE_END}'.",
+}
+CHATML_FORMAT_DOC = f"""The `chatml` format (OpenHermes-2.5 ChatML strings):
+- prompt: {CHATML_PROMPT_DOC}; the system turn is `{shown(SYSTEM_TURN.format(system="..."))}`
+  with the row's own system text, else the recipe's; the tokenizer adds the BOS.
+- chosen, rejected: the response + {CHATML_RESPONSE_DOC}; TRL appends nothing.
+Every text is stripped of surrounding whitespace (Unicode White_Space, as polars' `strip_chars`)."""
+
+
+def chatml_prompt(system: str | None, prompt: str) -> str:
+    """One prompt in the `chatml` format from already stripped texts (the renderer's rule, in Python)."""
+    return (SYSTEM_TURN.format(system=system) if system else "") + USER_TURN.format(prompt=prompt) + ASSISTANT_HEADER
+
+
+def chatml_response(response: str) -> str:
+    return response + RESPONSE_END
+
 
 def render(kept: pl.DataFrame, config: RenderConfig) -> pl.DataFrame:
     """Every kept row rendered (see `renderer`)."""
@@ -35,14 +72,9 @@ def renderer(kept: pl.DataFrame, config: RenderConfig) -> Renderer:
 
 
 def chatml(kept: pl.DataFrame, system_prompt: str | None) -> Renderer:
-    """OpenHermes-2.5 ChatML strings, written by C (`curate/_text.c` `render_chatml`) straight from the kept
-    rows' buffers, the rows split over the threads:
-    - prompt: `<|im_start|>system\\n{system}<|im_end|>\\n` when there is a system text (the row's own, else
-      the recipe's), then `<|im_start|>user\\n{prompt}<|im_end|>\\n<|im_start|>assistant\\n`; no BOS (the
-      tokenizer adds it);
-    - chosen, rejected: the response, then `<|im_end|>`, the model's EOS, exactly once (TRL appends nothing).
-    Every text is stripped of surrounding whitespace (Unicode White_Space, as polars' `strip_chars`). A null
-    prompt or response is an error (validate drops those rows before)."""
+    """The `chatml` format (CHATML_FORMAT_DOC), written by C (`curate/_text.c` `render_chatml`) straight from
+    the kept rows' buffers, the rows split over the threads. A null prompt or response is an error (validate
+    drops those rows before)."""
     import numpy as np
 
     from curate import _text

@@ -12,7 +12,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from curate.config import Recipe
-from curate.steps.reasons import REASONS
+from curate.render import CHATML_FIELD_DOCS
+from curate.report import Report
+from curate.steps import REASONS, STEPS
 
 
 class DistilabelSourceRow(BaseModel):
@@ -44,9 +46,9 @@ class _OutputRow(BaseModel):
 class ChatmlRow(_OutputRow):
     """A row of data/train-*.parquet and data/test-*.parquet with `render.format: chatml`."""
 
-    prompt: str = Field(description="[system turn] + user turn + '<|im_start|>assistant\\n'; no BOS.")
-    chosen: str = Field(description="The preferred response, ending in exactly one '<|im_end|>'.")
-    rejected: str = Field(description="The dispreferred response, ending in exactly one '<|im_end|>'.")
+    prompt: str = Field(description=CHATML_FIELD_DOCS["prompt"])
+    chosen: str = Field(description=CHATML_FIELD_DOCS["chosen"])
+    rejected: str = Field(description=CHATML_FIELD_DOCS["rejected"])
 
 
 class ConversationalRow(_OutputRow):
@@ -62,7 +64,7 @@ class DroppedRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     source_row: int = Field(ge=0)
-    step: Literal["validate", "preference", "decontaminate", "dedup", "near_dedup"]
+    step: Literal[tuple(step.name for step in STEPS)]  # type: ignore[valid-type]
     reason: Literal[tuple(REASONS)]  # type: ignore[valid-type]
     detail: str | None = Field(description="Specifics: the ratings, the kept row a duplicate points to, ...")
     system: str | None
@@ -79,6 +81,7 @@ SCHEMAS = {
     "output-row.conversational.schema.json": ConversationalRow,
     "dropped-row.schema.json": DroppedRow,
     "recipe.schema.json": Recipe,
+    "report.schema.json": Report,
 }
 
 

@@ -77,7 +77,7 @@ def _offline_builtin_benchmarks():
 @pytest.fixture(scope="session")
 def curated(tmp_path_factory) -> Path:
     """The shipped sample built with the default recipe (read-only for the tests that use it)."""
-    from curate.build import build
+    from curate.builder import build
     from curate.config import load_recipe
 
     out = tmp_path_factory.mktemp("data") / "curated"

@@ -11,7 +11,7 @@ import pytest
 from conftest import distinct_pairs, pair, write_jsonl
 from test_rules import reasons_of, run
 
-from curate.build import build
+from curate.builder import build
 from curate.config import load_recipe
 from curate.errors import InputError
 from curate.normalize import _VISIBLE, blank_texts

@@ -12,7 +12,7 @@ from conftest import SAMPLE
 from tiny_model import build_tokenizer, corpus
 from typer.testing import CliRunner
 
-from curate.check import check_splits
+from curate.checker import check_splits
 from curate.cli import app
 
 pytest.importorskip("transformers", reason="curate check needs transformers: pip install -e '.[train]'")
@@ -177,3 +177,55 @@ def test_no_hint_suggests_offline_mode_once_it_is_set(monkeypatch):
     assert "HF_HUB_OFFLINE=1" in hints()[0] and "HF_HUB_OFFLINE=1" in hints()[2]
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert all("HF_HUB_OFFLINE=1" not in hint and "HF_HUB_OFFLINE" in hint for hint in hints())
+
+
+def test_check_loads_no_training_code():
+    import subprocess
+    import sys
+
+    code = "import sys, curate.checker; print(sorted(m for m in sys.modules if m.startswith('curate.train')))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_library_call_is_the_cli_report(tokenizer_dir, curated):
+    from curate.checker import CheckReport, check
+
+    report = check(str(curated), str(tokenizer_dir), max_length=4096)
+    assert isinstance(report, CheckReport) and report.ok and report.longest <= 4096
+    cli = CliRunner().invoke(
+        app, ["check", str(curated), "--tokenizer", str(tokenizer_dir), "--max-length", "4096", "--json"]
+    )
+    assert json.loads(cli.stdout) == report.as_dict()
+
+
+# ChatML is stated once, in curate.render: the C renderer, the parser here, the card and the schema follow it.
+
+
+@pytest.mark.parametrize("system", [None, "Be exact.\nAlways."])
+def test_chatml_prompt_parses_what_render_writes(system):
+    from curate.checker import CHATML_PROMPT
+    from curate.config import RenderConfig
+    from curate.render import chatml_prompt, chatml_response, render
+
+    kept = pl.DataFrame(
+        {"system": [system], "prompt": ["What is\n2 + 3?"], "chosen": ["5"], "rejected": ["6"]},
+        schema={name: pl.String for name in ("system", "prompt", "chosen", "rejected")},
+    ).with_columns(row=pl.lit(0), chosen_rating=pl.lit(8.0), rejected_rating=pl.lit(2.0))
+    rendered = render(kept, RenderConfig(format="chatml")).row(0, named=True)
+    assert rendered["prompt"] == chatml_prompt(system, "What is\n2 + 3?")  # the C renderer writes the templates
+    assert (rendered["chosen"], rendered["rejected"]) == (chatml_response("5"), chatml_response("6"))
+    match = CHATML_PROMPT.match(rendered["prompt"])
+    assert (match["lead"], match["system"], match["prompt"]) == ("", system, "What is\n2 + 3?")
+    assert CHATML_PROMPT.match("<s>" + rendered["prompt"])["lead"] == "<s>"
+    assert CHATML_PROMPT.match(rendered["prompt"] + "The") is None
+
+
+def test_the_card_and_the_schema_quote_render(curated):
+    from curate.render import CHATML_FIELD_DOCS, CHATML_FORMAT_DOC, CHATML_PROMPT_DOC, CHATML_RESPONSE_DOC
+    from curate.schemas import ChatmlRow
+
+    card = (curated / "README.md").read_text(encoding="utf-8")
+    assert f"| {CHATML_PROMPT_DOC} |" in card and f"the preferred response + {CHATML_RESPONSE_DOC}" in card
+    assert {name: ChatmlRow.model_fields[name].description for name in CHATML_FIELD_DOCS} == CHATML_FIELD_DOCS
+    assert CHATML_PROMPT_DOC in CHATML_FORMAT_DOC and CHATML_RESPONSE_DOC in CHATML_FORMAT_DOC

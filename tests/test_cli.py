@@ -98,19 +98,6 @@ def test_schemas_folder_is_in_sync_with_the_code():
         assert on_disk == text, f"schemas/{name} is stale: run `python -m curate.schemas`"
 
 
-def test_readme_documents_every_drop_reason_in_rule_order():
-    from curate.pipeline import steps
-    from curate.steps.reasons import REASONS
-
-    readme = (REPO / "README.md").read_text()
-    documented = [
-        line.split("`")[1]
-        for line in readme.splitlines()
-        if line.startswith(tuple(f"| {step.name} |" for step in steps(benchmarks=["any"])))
-    ]
-    assert documented == list(REASONS)
-
-
 def test_build_flag_defaults_shown_are_the_recipe_defaults():
     """`curate build --help` shows a copy of the shipped recipe's values (importing the model would slow --help)."""
     from curate.cli import RECIPE_DEFAULTS

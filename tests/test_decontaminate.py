@@ -15,7 +15,7 @@ from conftest import closed_endpoint, distinct_pairs, pair, write_jsonl
 from fakehub import FakeHub, parquet_bytes
 from typer.testing import CliRunner
 
-from curate.build import build
+from curate.builder import build
 from curate.cli import app
 from curate.config import BenchmarkSpec, Recipe, load_recipe
 from curate.errors import ConfigError, InputError
@@ -182,7 +182,7 @@ def test_build_reports_contamination_per_benchmark(tmp_path):
     evals = write_jsonl(tmp_path / "evals.jsonl", [{"question": DUCKS}, {"question": BINOMIAL}])
     source = write_jsonl(tmp_path / "s.jsonl", [*distinct_pairs(6), pair(DUCKS), pair(chosen=BINOMIAL)])
     overrides = {"source.path": str(source), "decontaminate.benchmarks": [str(evals)]}
-    report = build(load_recipe(overrides=overrides), tmp_path / "out")
+    report = build(load_recipe(overrides=overrides), tmp_path / "out").model_dump()
     assert report["dropped"] == {"contaminated": 2}
     [bench] = report["decontamination"]
     assert bench | {"sha256": None, "items_sha256": None} == {

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 from conftest import pair, write_jsonl
 
-from curate.build import build
+from curate.builder import build
 from curate.config import Recipe, load_recipe
 from curate.steps.length import bias, length_bias
 
@@ -44,7 +44,9 @@ def test_build_reports_character_lengths_and_bias_without_a_tokenizer(tmp_path):
         for i, (c, r) in enumerate([(10, 5), (20, 10), (5, 10), (8, 8)])
     ]
     source = write_jsonl(tmp_path / "s.jsonl", rows)
-    report = build(load_recipe(overrides={"source.path": str(source), "split.test_size": 0.0}), tmp_path / "out")
+    report = build(
+        load_recipe(overrides={"source.path": str(source), "split.test_size": 0.0}), tmp_path / "out"
+    ).model_dump()
     assert report["rows_kept"] == 4
     lengths_report = report["lengths"]
     assert lengths_report["unit"] == "characters"
@@ -63,7 +65,7 @@ def test_length_bias_bound_in_a_build(tmp_path):
     ]
     source = write_jsonl(tmp_path / "s.jsonl", rows)
     overrides = {"source.path": str(source), "split.test_size": 0.0, "length_bias.max_chosen_longer_share": 0.5}
-    report = build(load_recipe(overrides=overrides), tmp_path / "out")
+    report = build(load_recipe(overrides=overrides), tmp_path / "out").model_dump()
     assert report["dropped"] == {"length_bias": 2}
     assert report["lengths"]["splits"]["train"]["bias"]["chosen_longer_share"] == 0.5
     dropped = pl.read_parquet(tmp_path / "out/dropped/*.parquet")
@@ -79,7 +81,7 @@ def test_token_limit_drops_what_trl_would_truncate(tiny, tmp_path):
     pytest.importorskip("transformers")
     from transformers import AutoTokenizer
 
-    from curate.check import encode_pair
+    from curate.tokens import encode_pair
 
     rows = [pair(f"What is {i} + {i}?", chosen="The sum is " + "very " * (i * 20) + "big.") for i in range(6)]
     source = write_jsonl(tmp_path / "s.jsonl", rows)
@@ -89,13 +91,27 @@ def test_token_limit_drops_what_trl_would_truncate(tiny, tmp_path):
         "tokens.tokenizer": str(tiny),
         "tokens.max_length": 150,
     }
-    report = build(load_recipe(overrides=overrides), tmp_path / "out")
+    report = build(load_recipe(overrides=overrides), tmp_path / "out").model_dump()
     kept = pl.read_parquet(tmp_path / "out/data/train-00000-of-00001.parquet")
     tokenizer = AutoTokenizer.from_pretrained(tiny)
-    measured = [max(len(e.chosen), len(e.rejected)) for e in map(lambda r: encode_pair(r, tokenizer), kept.to_dicts())]
+    measured = [encode_pair(row, tokenizer).length for row in kept.to_dicts()]
     assert measured and max(measured) <= 150
     dropped = pl.read_parquet(tmp_path / "out/dropped/*.parquet")
     assert set(dropped["reason"]) == {"too_long"} and report["dropped"]["too_long"] == dropped.height > 0
     assert all(d.endswith("tokens > 150") for d in dropped["detail"])
     assert report["lengths"]["unit"] == "tokens"
     assert report["lengths"]["splits"]["train"]["prompt"]["max"] <= 150
+
+
+def test_the_length_step_imports_no_training_or_check_code():
+    """Layers point one way: a build step uses the tokenization modules, not `curate check` or training."""
+    import ast
+    from pathlib import Path
+
+    import curate.steps.length
+
+    tree = ast.parse(Path(curate.steps.length.__file__).read_text(encoding="utf-8"))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert {"curate.tokens", "curate.tokenizer_loading"} <= imported
+    assert not {name for name in imported if name.startswith(("curate.train", "curate.checker"))}

@@ -13,7 +13,7 @@ from conftest import REPO, pair
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.build import split_rows
+from curate.builder import split_rows
 from curate.config import Recipe
 from curate.minhash_lsh import prompt_clusters
 from curate.normalize import with_keys

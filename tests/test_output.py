@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 from conftest import REPO, distinct_pairs, pair, write_jsonl
 
-import curate.build
+import curate.builder
 import curate.output
-from curate.build import build
+from curate.builder import build
 from curate.config import load_recipe
 from curate.errors import OutputError
 
@@ -36,7 +36,7 @@ def test_load_dataset_returns_exactly_train_and_test(tmp_path):
     assert sorted(loaded) == ["test", "train"]
     for split, dataset in loaded.items():
         assert dataset.column_names == SPLIT_COLUMNS
-        assert dataset.num_rows == report["splits"][split]
+        assert dataset.num_rows == report.splits[split]
     dropped = load_dataset(str(tmp_path / "out"), "dropped", split="dropped")
     assert sorted(dropped["reason"]) == ["duplicate_prompt", "empty_prompt", "tie"]
 
@@ -85,17 +85,17 @@ def test_output_rows_match_the_published_schemas(tmp_path, fmt, schema):
 def test_same_input_and_recipe_give_identical_bytes(tmp_path):
     first = build_from(tmp_path, rows_with_defects(), out="a")
     second = build_from(tmp_path, rows_with_defects(), out="b")
-    assert first["files"] == second["files"]
-    for name in [*first["files"], "report.json"]:
+    assert first.files == second.files
+    for name in [*first.files, "report.json"]:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
 
 
 def test_report_hashes_match_the_files(tmp_path):
     report = build_from(tmp_path, rows_with_defects())
-    on_disk = json.loads((tmp_path / "out/report.json").read_text())
-    assert on_disk == report
-    for name, record in report["files"].items():
-        assert curate.output.sha256_file(tmp_path / "out" / name) == record["sha256"]
+    assert (tmp_path / "out/report.json").read_text() == report.to_json()
+    assert curate.output.verify_build(tmp_path / "out") == report
+    for name, record in report.files.items():
+        assert curate.output.sha256_file(tmp_path / "out" / name) == record.sha256
 
 
 def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch):
@@ -105,7 +105,7 @@ def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(curate.build, "sha256_file", disk_full)  # fails after the splits are written
+    monkeypatch.setattr(curate.builder, "sha256_file", disk_full)  # fails after the splits are written
     with pytest.raises(OutputError, match="cannot write .*out: No space left on device"):
         build_from(tmp_path, distinct_pairs(20))
     after = {p.name: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
@@ -116,7 +116,7 @@ def test_failed_build_leaves_the_previous_output_untouched(tmp_path, monkeypatch
 def test_rebuild_replaces_the_previous_output(tmp_path):
     build_from(tmp_path, distinct_pairs(10))
     report = build_from(tmp_path, distinct_pairs(30), **{"split.test_size": 0.0})
-    assert report["splits"] == {"train": 30, "test": 0}
+    assert report.splits == {"train": 30, "test": 0}
     assert sorted(p.name for p in (tmp_path / "out/data").iterdir()) == ["train-00000-of-00001.parquet"]
 
 
@@ -140,7 +140,7 @@ def test_source_formats_agree(tmp_path):
         build(load_recipe(overrides={"source.path": str(path)}), tmp_path / f"out{i}")
         for i, path in enumerate([tmp_path / "s.parquet", tmp_path / "s.json", tmp_path / "hub_layout"])
     ]
-    assert len({json.dumps([r["dropped"], r["splits"]]) for r in reports}) == 1
+    assert len({json.dumps([r.dropped, r.splits]) for r in reports}) == 1
 
 
 def test_save_to_disk_folder_and_trl_columns(tmp_path):
@@ -153,8 +153,8 @@ def test_save_to_disk_folder_and_trl_columns(tmp_path):
     ]  # fmt: skip
     Dataset.from_list(rows).save_to_disk(str(tmp_path / "saved"))
     report = build(load_recipe(overrides={"source.path": str(tmp_path / "saved")}), tmp_path / "out")
-    assert report["rows_kept"] == 5
-    assert report["source"]["columns"]["chosen_rating"] == "score_chosen"
+    assert report.rows_kept == 5
+    assert report.source.columns.chosen_rating == "score_chosen"
 
 
 @pytest.mark.parametrize("fmt", ["chatml", "conversational"])
@@ -183,7 +183,7 @@ def test_a_build_that_drops_nothing_loads_and_lists_no_dropped_config(tmp_path):
     from datasets import load_dataset
 
     report = build_from(tmp_path, distinct_pairs(20))
-    assert report["rows_dropped"] == 0
+    assert report.rows_dropped == 0
     assert sorted(load_dataset(str(tmp_path / "out"))) == ["test", "train"]
     card = (tmp_path / "out/README.md").read_text()
     assert "config_name: dropped" not in card and "No pair was dropped." in card
@@ -192,7 +192,7 @@ def test_a_build_that_drops_nothing_loads_and_lists_no_dropped_config(tmp_path):
 def test_a_build_that_keeps_nothing_still_accounts_for_every_row(tmp_path):
     # The folder is written so the user sees why every row went; the CLI turns rows_kept == 0 into exit 9.
     report = build_from(tmp_path, [pair(chosen_rating=5.0, rejected_rating=5.0)] * 3)
-    assert report["rows_kept"] == 0 and report["rows_dropped"] == 3
+    assert report.rows_kept == 0 and report.rows_dropped == 3
     assert pl.read_parquet(tmp_path / "out/dropped/*.parquet")["reason"].to_list() == ["tie"] * 3
     card = (tmp_path / "out/README.md").read_text()
     assert "This build kept no pair" in card and "trl dpo" not in card
@@ -200,7 +200,7 @@ def test_a_build_that_keeps_nothing_still_accounts_for_every_row(tmp_path):
 
 def test_the_card_is_not_in_the_hashed_files(tmp_path):
     report = build_from(tmp_path, rows_with_defects())
-    assert "README.md" not in report["files"] and "data/train-00000-of-00001.parquet" in report["files"]
+    assert "README.md" not in report.files and "data/train-00000-of-00001.parquet" in report.files
 
 
 def test_large_splits_are_written_as_hub_named_shards(tmp_path, monkeypatch):
@@ -212,7 +212,7 @@ def test_large_splits_are_written_as_hub_named_shards(tmp_path, monkeypatch):
     report = build_from(tmp_path, rows_with_defects())
     train = sorted(p.name for p in (tmp_path / "out/data").glob("train-*.parquet"))
     assert train == [f"train-{i:05d}-of-00006.parquet" for i in range(6)]  # 36 rows, 7 a shard
-    assert set(report["files"]) == {f"data/{name}" for name in train} | {
+    assert set(report.files) == {f"data/{name}" for name in train} | {
         "data/test-00000-of-00001.parquet",
         "dropped/dropped-00000-of-00001.parquet",
     }
@@ -224,12 +224,17 @@ def test_large_splits_are_written_as_hub_named_shards(tmp_path, monkeypatch):
 def test_any_integer_seed_splits(tmp_path):
     for seed in (-7, 0, 2**70):
         report = build_from(tmp_path, rows_with_defects(), out=f"out{seed}", **{"split.seed": seed})
-        assert report["splits"] == {"train": 36, "test": 4}
+        assert report.splits == {"train": 36, "test": 4}
 
 
 def test_a_folder_built_before_sizes_were_recorded_gets_the_same_card(tmp_path):
     from curate.card import render_card
 
-    report = build_from(tmp_path, rows_with_defects())
-    older = {**report, "files": {n: {"sha256": r["sha256"], "bytes": r["bytes"]} for n, r in report["files"].items()}}
-    assert render_card(older, tmp_path / "out") == (tmp_path / "out/README.md").read_text()
+    build_from(tmp_path, rows_with_defects())
+    path = tmp_path / "out/report.json"
+    older = json.loads(path.read_text())
+    for record in older["files"].values():
+        del record["rows"], record["arrow_bytes"]
+    path.write_text(json.dumps(older))
+    report = curate.output.verify_build(tmp_path / "out")
+    assert render_card(report, tmp_path / "out") == (tmp_path / "out/README.md").read_text()

@@ -15,19 +15,20 @@ import polars as pl
 import pytest
 from conftest import distinct_pairs, pair, write_jsonl
 
-import curate.build
-from curate.build import build
+import curate.builder
+from curate.builder import build
 from curate.card import USER_END, USER_START, user_section
 from curate.config import load_recipe
 from curate.errors import InputError, NoPairsError, OutputError
 from curate.push import plan_push, push
+from curate.report import Report
 
 
 def recipe_for(source: Path, **overrides):
     return load_recipe(overrides={"source.path": str(source), "decontaminate.benchmarks": [], **overrides})
 
 
-def build_from(tmp_path: Path, rows: list[dict], out: Path | str = "out", **overrides) -> dict:
+def build_from(tmp_path: Path, rows: list[dict], out: Path | str = "out", **overrides) -> Report:
     source = write_jsonl(tmp_path / "source.jsonl", rows)
     return build(recipe_for(source, **overrides), tmp_path / out)
 
@@ -80,9 +81,9 @@ def test_a_build_folder_with_a_file_added_is_not_replaced(tmp_path):
 
 def test_an_empty_folder_and_a_build_with_a_missing_file_are_replaced(tmp_path):
     (tmp_path / "empty").mkdir()
-    assert build_from(tmp_path, distinct_pairs(5), out="empty")["rows_kept"] == 5
+    assert build_from(tmp_path, distinct_pairs(5), out="empty").rows_kept == 5
     (tmp_path / "empty/README.md").unlink()  # less than the build wrote: nothing of the user's to lose
-    assert build_from(tmp_path, distinct_pairs(6), out="empty")["rows_kept"] == 6
+    assert build_from(tmp_path, distinct_pairs(6), out="empty").rows_kept == 6
     assert (tmp_path / "empty/README.md").is_file()
 
 
@@ -109,7 +110,7 @@ def test_out_never_replaces_the_source(tmp_path, monkeypatch, source, out):
     (tmp_path / "proj").mkdir()
     write_jsonl(tmp_path / "proj/my_only_copy.jsonl", distinct_pairs(5))
     before = snapshot(tmp_path / "proj")
-    monkeypatch.setattr(curate.build, "load_source", never_loaded)
+    monkeypatch.setattr(curate.builder, "load_source", never_loaded)
     with pytest.raises(OutputError, match="overlap .one is or holds the other."):
         build(recipe_for(tmp_path / source), tmp_path / out)
     assert snapshot(tmp_path / "proj") == before
@@ -174,7 +175,7 @@ def test_a_build_killed_mid_swap_gets_its_previous_output_back(tmp_path, monkeyp
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(curate.build, "run_pipeline", interrupted)
+    monkeypatch.setattr(curate.builder, "run_pipeline", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_from(tmp_path, distinct_pairs(6))
     assert snapshot(tmp_path / "out") == before
@@ -189,7 +190,7 @@ def test_an_unwritable_out_fails_before_the_source_is_read(tmp_path, monkeypatch
     # Under /proc, and under a path whose parent is a file, nothing can be made, even by root.
     (tmp_path / "FILE").write_text("a file")
     out = out.replace("FILE", str(tmp_path / "FILE"))
-    monkeypatch.setattr(curate.build, "load_source", never_loaded)
+    monkeypatch.setattr(curate.builder, "load_source", never_loaded)
     with pytest.raises(OutputError, match=f"cannot write {out}: ") as raised:
         build(recipe_for(tmp_path / "source.jsonl"), out)
     assert "--out" in raised.value.hint
@@ -217,7 +218,7 @@ def test_an_interrupted_write_leaves_the_previous_build(tmp_path, monkeypatch):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(curate.build, "write_json", interrupted)
+    monkeypatch.setattr(curate.builder, "write_report", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_from(tmp_path, distinct_pairs(8))
     assert snapshot(tmp_path / "out") == before
@@ -230,11 +231,11 @@ def test_an_interrupted_write_leaves_the_previous_build(tmp_path, monkeypatch):
 def test_a_card_whose_build_dropped_nothing_does_not_advertise_the_dropped_rows(tmp_path):
     report = build_from(tmp_path, distinct_pairs(10))
     card = (tmp_path / "out/README.md").read_text()
-    assert report["rows_dropped"] == 0
+    assert report.rows_dropped == 0
     assert '"dropped"' not in card and "config_name: dropped" not in card
     # The empty dropped file stays: report.json accounts for every file, and the counts still add up.
     assert pl.read_parquet(tmp_path / "out/dropped/dropped-00000-of-00001.parquet").height == 0
-    assert "dropped/dropped-00000-of-00001.parquet" in report["files"]
+    assert "dropped/dropped-00000-of-00001.parquet" in report.files
 
 
 def test_a_card_whose_build_dropped_rows_shows_how_to_load_them(tmp_path):

@@ -6,7 +6,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curate.build import split_rows
+from curate.builder import split_rows
 from curate.config import Recipe
 from curate.pipeline import run_pipeline
 from curate.sources.columns import DISTILABEL_COLUMNS, to_canonical

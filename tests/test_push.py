@@ -16,9 +16,9 @@ import pytest
 from conftest import SAMPLE, closed_endpoint
 from fakehub import FakeHub
 
-from curate.build import build
+from curate.builder import build
 from curate.config import load_recipe
-from curate.steps.reasons import REASONS
+from curate.steps import REASONS
 
 TOKEN = "hf_fake_write_token_0123456789abcdef"
 REPO_ID = "alice/math-dpo"

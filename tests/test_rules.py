@@ -9,7 +9,7 @@ from conftest import distinct_pairs, pair
 from curate.config import Recipe
 from curate.pipeline import run_pipeline
 from curate.sources.columns import DISTILABEL_COLUMNS, to_canonical
-from curate.steps.reasons import REASONS
+from curate.steps import REASONS
 
 
 def run(rows: list[dict], recipe: Recipe | None = None):
@@ -139,7 +139,7 @@ def test_documented_reason_order_is_the_rule_order():
     from curate.steps import preference, validate
 
     recipe = Recipe()
-    applied = [r.reason for r in validate.rules(recipe, True) + preference.rules(recipe, True)]
+    applied = [r.reason for r in validate.rules(recipe.validate_, True) + preference.rules(recipe.preference, True)]
     later = ["contaminated", "duplicate_pair", "duplicate_prompt", "near_duplicate_prompt", "too_long", "length_bias"]
     assert [*applied, *later] == list(REASONS)
     assert [step.name for step in steps(benchmarks=["any"])] == [

@@ -15,7 +15,8 @@ from tiny_model import corpus
 from typer.testing import CliRunner
 
 from curate.cli import app
-from curate.train.launch import ACCELERATE_CONFIGS, RUN_SCRIPT
+from curate.train.backends.accelerate import ACCELERATE_CONFIGS
+from curate.train.launch import RUN_SCRIPT
 
 pytest.importorskip("trl", reason="training tests need the train extra: pip install -e '.[train]'")
 runner = CliRunner()
@@ -110,12 +111,6 @@ def test_accelerate_configs_load(name, kind):
         assert config.deepspeed_config["zero_stage"] == 3
 
 
-def test_run_script_imports_no_curate_module():
-    """run.py is shipped into Hugging Face Jobs as source, where curate is not installed."""
-    source = RUN_SCRIPT.read_text()
-    assert "import curate" not in source and "from curate" not in source
-
-
 def _hub_with_data_and_model(hub: FakeHub, curated: Path, tiny: Path) -> None:
     files = {p.relative_to(curated).as_posix(): p.read_bytes() for p in curated.rglob("*") if p.is_file()}
     hub.add_dataset_commit("alice/math-dpo", files)
@@ -126,6 +121,8 @@ def _hub_with_data_and_model(hub: FakeHub, curated: Path, tiny: Path) -> None:
 
 
 def test_hf_jobs_spec_against_the_fake_jobs_endpoint(tiny, curated, tmp_path):
+    from curate.train.job_script import job_program
+
     with FakeHub(tokens={TOKEN: "alice"}) as hub:
         _hub_with_data_and_model(hub, curated, tiny)
         env = hub.client_env(tmp_path / "home") | {"HF_TOKEN": TOKEN}
@@ -143,10 +140,10 @@ def test_hf_jobs_spec_against_the_fake_jobs_endpoint(tiny, curated, tmp_path):
         assert TOKEN not in json.dumps(spec["command"]) + json.dumps(spec.get("environment"))  # ... and nowhere else
         command = spec["command"]
         assert command[:2] == ["uv", "run"] and "--with" in command and "python" in command
-        assert command[command.index("-c") + 1] == RUN_SCRIPT.read_text()
+        assert command[command.index("-c") + 1] == job_program()
         run_spec = json.loads(command[-1])
         assert run_spec["data"] == {"kind": "hub", "path": "alice/math-dpo", "revision": hub.head("alice/math-dpo")}
-        assert run_spec["recipe"]["hf_jobs"]["push_to"] == "alice/tiny-dpo"
+        assert run_spec["recipe"]["hf_jobs"]["push_to"] == run_spec["push_to"] == "alice/tiny-dpo"
         assert done.stdout.strip().endswith(f"/jobs/alice/{job['id']}")
         assert TOKEN not in done.stdout + done.stderr
 

@@ -221,10 +221,13 @@ RENDERED_TEXT = st.builds(lambda a, b, c: a + b + c, EDGES, st.text(max_size=30)
 
 
 def reference_chatml(system: str | None, prompt: str, chosen: str, rejected: str, default: str | None) -> tuple:
+    """The format from render's templates (stated once); the stripping rule stated here, apart from the C."""
+    from curate.render import ASSISTANT_HEADER, RESPONSE_END, SYSTEM_TURN, USER_TURN
+
     turn = (system or "").strip(WHITE_SPACE) or (default or "").strip()
-    head = f"<|im_start|>system\n{turn}<|im_end|>\n" if turn else ""
-    user = f"<|im_start|>user\n{prompt.strip(WHITE_SPACE)}<|im_end|>\n<|im_start|>assistant\n"
-    return head + user, chosen.strip(WHITE_SPACE) + "<|im_end|>", rejected.strip(WHITE_SPACE) + "<|im_end|>"
+    head = SYSTEM_TURN.format(system=turn) if turn else ""
+    user = USER_TURN.format(prompt=prompt.strip(WHITE_SPACE)) + ASSISTANT_HEADER
+    return head + user, chosen.strip(WHITE_SPACE) + RESPONSE_END, rejected.strip(WHITE_SPACE) + RESPONSE_END
 
 
 @settings(max_examples=100, deadline=None)

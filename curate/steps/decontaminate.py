@@ -16,16 +16,19 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from curate.config import Recipe
+from curate.config import DecontaminateConfig
 from curate.eval_sets import Benchmark
 from curate.native import find, windows
-from curate.steps import DROPS_SCHEMA
+from curate.steps.rules import DROPS_SCHEMA
 from curate.words import match_words
 
 TEXTS = ("prompt", "chosen", "rejected")
 SHORTEST_ITEM = 3  # words; shorter items ("Compute 5!") would match unrelated texts
 FOUND_SCHEMA = {"row": pl.Int64, "benchmark": pl.String, "benchmark_order": pl.Int32, "item": pl.Int64}
 FOUND_SCHEMA |= {"text": pl.String, "text_order": pl.Int32}
+# The drops carry their first match as data (the step declares these columns): the report counts them, the
+# written `detail` spells them out.
+MATCH_SCHEMA = DROPS_SCHEMA | {"benchmark": pl.String, "item": pl.Int64, "text": pl.String}
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,10 @@ class Items:
     words: ItemWords
 
 
-def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmark]) -> pl.DataFrame:
-    config = recipe.decontaminate
+def decontaminate(frame: pl.DataFrame, config: DecontaminateConfig, benchmarks: list[Benchmark]) -> pl.DataFrame:
     items = item_runs(benchmarks, config.ngram, config.min_overlap)
     if items.runs.is_empty() or frame.is_empty():
-        return pl.DataFrame(schema=DROPS_SCHEMA)
+        return pl.DataFrame(schema=MATCH_SCHEMA)
     found, confirmed = [], pl.Series("row", [], pl.Int64)
     for order, text in enumerate(TEXTS):  # a row found in an earlier text is not checked again
         found.append(matches(frame, text, order, items, config.ngram, confirmed))
@@ -65,7 +67,8 @@ def decontaminate(frame: pl.DataFrame, recipe: Recipe, benchmarks: list[Benchmar
         .unique("row", keep="first", maintain_order=True)
     )
     detail = pl.format("{} item {} in {}", pl.col("benchmark"), pl.col("item"), pl.col("text"))
-    return first.select("row", pl.lit("contaminated").alias("reason"), detail.alias("detail")).cast(DROPS_SCHEMA)
+    reason = pl.lit("contaminated").alias("reason")
+    return first.select("row", reason, detail.alias("detail"), "benchmark", "item", "text").cast(MATCH_SCHEMA)
 
 
 def item_runs(benchmarks: list[Benchmark], ngram: int, min_overlap: float) -> Items:
@@ -132,11 +135,11 @@ def _runs(words: list[str], size: int) -> set[tuple[str, ...]]:
 
 
 def contamination_report(benchmarks: list[Benchmark], dropped: pl.DataFrame) -> list[dict]:
-    """Per benchmark: where its items came from, and the pairs dropped for it (each under its first match)."""
-    found = dropped.filter(pl.col("reason") == "contaminated").select(
-        pl.col("detail").str.extract(r"^(.*) item (\d+) in \w+$", 1).alias("benchmark"),
-        pl.col("detail").str.extract(r" item (\d+) in \w+$", 1).alias("item"),
-    )
+    """Per benchmark: where its items came from, and the pairs dropped for it (each under its first match), from
+    the match columns the step's drops carry."""
+    if not benchmarks:  # no benchmarks, no decontaminate step: the dropped rows have no match columns
+        return []
+    found = dropped.filter(pl.col("reason") == "contaminated").select("benchmark", "item")
     report = []
     for bench in benchmarks:
         mine = found.filter(pl.col("benchmark") == bench.name)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.config import Recipe
+from curate.config import DedupConfig
 from curate.normalize import response_keys
-from curate.steps import DROPS_SCHEMA
+from curate.steps.rules import DROPS_SCHEMA
 
 PAIR_KEY = ["system_key", "prompt_key", "chosen_key", "rejected_key"]
 PROMPT_KEY = ["system_key", "prompt_key"]
 
 
-def dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+def dedup(frame: pl.DataFrame, config: DedupConfig) -> pl.DataFrame:
     # Only a row whose prompt is shared can be dropped: rows with equal keys have equal `key_hash`es, so
     # the exact rules below need only the rows that share one.
     columns = ["row", *PROMPT_KEY, "responses_hash", "chosen", "rejected", "chosen_rating", "rejected_rating"]
     frame = frame.select(*columns, "key_hash").filter(pl.len().over("key_hash") > 1).select(columns)
     copies = duplicate_pairs(frame)
-    if recipe.dedup.prompt_duplicates == "keep_all":
+    if config.prompt_duplicates == "keep_all":
         return copies
     remaining = frame.join(copies, on="row", how="anti")
     return pl.concat([copies, duplicate_prompts(remaining)]).sort("row")

@@ -12,21 +12,23 @@ from typing import Any
 
 import polars as pl
 
-from curate.config import Recipe
-from curate.steps import DROPS_SCHEMA, Rule, first_failing, without
+from curate.config import LengthBiasConfig, RenderConfig, TokensConfig
+from curate.steps.rules import DROPS_SCHEMA, Rule, first_failing, without
 
 LENGTH_COLUMNS = ["prompt_len", "chosen_len", "rejected_len"]
 
 
-def with_lengths(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, dict[str, Any]]:
+def with_lengths(
+    frame: pl.DataFrame, tokens: TokensConfig, render_config: RenderConfig
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """The rows with their three lengths, and the length-bias figures before this step drops anything."""
-    name = recipe.tokens.tokenizer
-    measured = _token_lengths(frame, recipe, name) if name else _char_lengths(frame)
+    name = tokens.tokenizer
+    measured = _token_lengths(frame, render_config, name) if name else _char_lengths(frame)
     return frame.with_columns(measured.get_columns()), {"unit": "tokens" if name else "characters", **bias(measured)}
 
 
-def length(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
-    limit = recipe.tokens.max_length
+def length(frame: pl.DataFrame, tokens: TokensConfig, bias_config: LengthBiasConfig) -> pl.DataFrame:
+    limit = tokens.max_length
     rules = []
     if limit is not None:
         total = pl.col("prompt_len") + pl.max_horizontal("chosen_len", "rejected_len")
@@ -36,7 +38,7 @@ def length(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFra
         rules.append(Rule("too_long", total > limit, detail))
     too_long = first_failing(frame, rules)
     remaining = without(frame, too_long)
-    return pl.concat([too_long, length_bias(remaining, recipe.length_bias.max_chosen_longer_share)]).sort("row")
+    return pl.concat([too_long, length_bias(remaining, bias_config.max_chosen_longer_share)]).sort("row")
 
 
 def length_bias(frame: pl.DataFrame, max_share: float | None) -> pl.DataFrame:
@@ -109,23 +111,22 @@ def _char_lengths(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _token_lengths(frame: pl.DataFrame, recipe: Recipe, name: str) -> pl.DataFrame:
-    """Batched: the rendered prompt, then prompt + response with TRL's EOS rule; a response's length is
-    what it adds to the prompt."""
+def _token_lengths(frame: pl.DataFrame, render_config: RenderConfig, name: str) -> pl.DataFrame:
+    """Batched, split where TRL splits them (curate/tokens.py): the rendered prompt's tokens, and each
+    response's tokens after them."""
     from curate.render import render
-    from curate.train.run import encode_pairs
+    from curate.tokens import encode_pairs
 
-    rendered = render(frame, recipe.render)
+    rendered = render(frame, render_config)
     if rendered.height == 0:
         return pl.DataFrame(schema=dict.fromkeys(LENGTH_COLUMNS, pl.Int64))
     texts = [rendered[c].to_list() for c in ("prompt", "chosen", "rejected")]
     encoded = encode_pairs(*texts, _tokenizer(name))
-    prompt = [len(p) for p, _, _ in encoded]
     return pl.DataFrame(
         {
-            "prompt_len": prompt,
-            "chosen_len": [len(c) - n for (_, c, _), n in zip(encoded, prompt, strict=True)],
-            "rejected_len": [len(r) - n for (_, _, r), n in zip(encoded, prompt, strict=True)],
+            "prompt_len": [len(pair.prompt) for pair in encoded],
+            "chosen_len": [len(pair.chosen) for pair in encoded],
+            "rejected_len": [len(pair.rejected) for pair in encoded],
         },
         schema=dict.fromkeys(LENGTH_COLUMNS, pl.Int64),
     )
@@ -133,6 +134,6 @@ def _token_lengths(frame: pl.DataFrame, recipe: Recipe, name: str) -> pl.DataFra
 
 @functools.cache
 def _tokenizer(name: str):
-    from curate.check import load_tokenizer
+    from curate.tokenizer_loading import load_tokenizer
 
     return load_tokenizer(name)

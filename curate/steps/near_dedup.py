@@ -6,16 +6,15 @@ from typing import Any
 
 import polars as pl
 
-from curate.config import Recipe
-from curate.steps import DROPS_SCHEMA
+from curate.config import NearDedupConfig
 from curate.steps.dedup import PROMPT_KEY, best_row
+from curate.steps.rules import DROPS_SCHEMA
 
 
-def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, dict[str, Any]]:
+def with_clusters(frame: pl.DataFrame, config: NearDedupConfig) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Add `cluster` (the smallest row of the near-duplicate cluster) to the rows still kept."""
     from curate.minhash_lsh import prompt_clusters
 
-    config = recipe.near_dedup
     found = prompt_clusters(frame.select("row", *PROMPT_KEY, "key_hash"), config.threshold, config.shingle_words)
     annotated = frame.with_columns(found.rows["cluster"])  # in the frame's row order
     grouped = annotated.select("cluster", "prompt_key").filter(pl.len().over("cluster") > 1)  # a lone row: no cluster
@@ -31,9 +30,9 @@ def with_clusters(frame: pl.DataFrame, recipe: Recipe) -> tuple[pl.DataFrame, di
     return annotated, stats
 
 
-def near_dedup(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
+def near_dedup(frame: pl.DataFrame, config: NearDedupConfig) -> pl.DataFrame:
     """One prompt per cluster, chosen by the exact-duplicate rule (largest gap, highest chosen rating, first)."""
-    if recipe.near_dedup.prompt_duplicates == "keep_all":
+    if config.prompt_duplicates == "keep_all":
         return pl.DataFrame(schema=DROPS_SCHEMA)
     columns = ["row", *PROMPT_KEY, "cluster", "chosen_rating", "rejected_rating"]
     shared = frame.select(columns).filter(pl.len().over("cluster") > 1)  # a row alone in its cluster stays

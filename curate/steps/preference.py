@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.config import Recipe
-from curate.steps import Rule, first_failing
+from curate.config import PreferenceConfig
+from curate.steps.rules import Rule, first_failing
 
 GAP = pl.col("chosen_rating") - pl.col("rejected_rating")
 
 
-def preference(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
-    return first_failing(frame, rules(recipe, has_ratings))
+def preference(frame: pl.DataFrame, config: PreferenceConfig, has_ratings: bool) -> pl.DataFrame:
+    return first_failing(frame, rules(config, has_ratings))
 
 
-def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
+def rules(config: PreferenceConfig, has_ratings: bool) -> list[Rule]:
     checks = [Rule("identical_responses", pl.col("responses_equal"))]
     if not has_ratings:
         return checks
     ratings = pl.format("chosen {} vs rejected {}", pl.col("chosen_rating"), pl.col("rejected_rating"))
-    min_gap = recipe.preference.min_rating_gap
+    min_gap = config.min_rating_gap
     return [
         *checks,
         Rule("inverted_rating", GAP < 0, ratings),

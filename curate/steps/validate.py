@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import polars as pl
 
-from curate.config import Recipe
-from curate.steps import Rule, first_failing
+from curate.config import ValidateConfig
+from curate.steps.rules import Rule, first_failing
 
 TEXTS = ("prompt", "chosen", "rejected")
 
 
-def validate(frame: pl.DataFrame, recipe: Recipe, has_ratings: bool) -> pl.DataFrame:
-    return first_failing(frame, rules(recipe, has_ratings))
+def validate(frame: pl.DataFrame, config: ValidateConfig, has_ratings: bool) -> pl.DataFrame:
+    return first_failing(frame, rules(config, has_ratings))
 
 
-def rules(recipe: Recipe, has_ratings: bool) -> list[Rule]:
+def rules(config: ValidateConfig, has_ratings: bool) -> list[Rule]:
     checks = [Rule(f"empty_{text}", _is_empty(text)) for text in TEXTS]
     if has_ratings:
         checks += [
             Rule("missing_rating", _missing_rating(), pl.lit("chosen_rating or rejected_rating is null")),
             Rule("non_numeric_rating", _rating_problem().is_not_null(), _rating_problem()),
         ]
-    tokens = recipe.validate_.control_tokens
+    tokens = config.control_tokens
     if tokens:
         checks.append(Rule("control_token", _has_control_token(tokens), _which_control_token(tokens)))
-    checks.append(Rule("text_too_long", _length() > recipe.validate_.max_chars, _length_detail(recipe)))
+    checks.append(Rule("text_too_long", _length() > config.max_chars, _length_detail(config.max_chars)))
     return checks
 
 
@@ -67,6 +67,5 @@ def _length() -> pl.Expr:
     return pl.col("prompt").str.len_chars() + responses
 
 
-def _length_detail(recipe: Recipe) -> pl.Expr:
-    limit = recipe.validate_.max_chars
+def _length_detail(limit: int) -> pl.Expr:
     return pl.format("{} characters (limit {})", _length(), pl.lit(limit))

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import shlex
-import sys
 from typing import Any
 
-from rich.markup import escape
-
 from curate.errors import ConfigError
+from curate.train.backends import Launched, for_recipe
 from curate.train.config import TrainRecipe
-from curate.train.launch import (
-    RUN_SCRIPT,
-    SPEC_FILE,
-    accelerate_command,
-    build_spec,
-    job_request,
-    printable_request,
-    run_local,
-    submit_job,
-)
+from curate.train.launch import build_spec
 from curate.train.preflight import PreflightReport, preflight
 
 
@@ -52,50 +39,32 @@ def run(recipe: TrainRecipe, out, err, token: str | None, dry_run: bool) -> None
     from huggingface_hub import get_token
 
     token = token or get_token()  # reads private data and models too, not only for jobs
+    backend = for_recipe(recipe)
     with err.status("checking data, tokenizer and lengths"):
         checked = preflight(recipe, check_machine=not dry_run, token=token)
     err.print(preflight_table(checked))
     spec = build_spec(recipe, checked)
-    if recipe.backend == "hf-jobs":
-        _run_job(recipe, spec, out, token, dry_run)
-    elif dry_run:
-        _show_plan(recipe, out, {"command": local_command(recipe)})
-    else:
-        from curate.train.progress import rich_progress
-
-        final = run_local(spec, progress=None if recipe.launches_accelerate else rich_progress(err))
-        out.print(metrics_table(final))
-        out.print(f"Wrote [bold]{escape(recipe.output_dir)}[/bold] (model, tokenizer, metrics.jsonl, README.md)")
-
-
-def local_command(recipe: TrainRecipe) -> str:
-    spec_path = f"{recipe.output_dir}/{SPEC_FILE}"
-    if recipe.launches_accelerate:
-        return shlex.join(accelerate_command(recipe, spec_path))
-    return (
-        shlex.join([sys.executable, str(RUN_SCRIPT), spec_path]) + "  (curate writes the spec and runs it in-process)"
-    )
-
-
-def _run_job(recipe: TrainRecipe, spec: dict, out, token: str | None, dry_run: bool) -> None:
-    from curate.push import resolve_token
-
-    request = job_request(recipe, spec, "<dry run>" if dry_run else resolve_token(token))
     if dry_run:
-        _show_plan(recipe, out, {"job": printable_request(request)})
-        return
-    job_id, url = submit_job(request)
-    out.print(f"Started Hugging Face Job [bold]{job_id}[/bold]; results go to {escape(recipe.hf_jobs.push_to)}")
-    print(url)
+        _show_plan(recipe, out, backend.plan(recipe, spec))
+    else:
+        _show_launched(backend.launch(recipe, spec, token, console=err), out)
 
 
-def _show_plan(recipe: TrainRecipe, out, plan: dict) -> None:
+def _show_plan(recipe: TrainRecipe, out, plan: str) -> None:
     import yaml
 
     out.print("[bold]Resolved training recipe[/bold]")
     print(yaml.safe_dump(recipe.dump(), sort_keys=False), end="")
     out.print("[bold]Would run (dry run: nothing started)[/bold]")
-    print(plan["command"] if "command" in plan else json.dumps(plan["job"], indent=2))
+    print(plan)
+
+
+def _show_launched(launched: Launched, out) -> None:
+    if launched.metrics is not None:
+        out.print(metrics_table(launched.metrics))
+    out.print(launched.message)
+    if launched.url:
+        print(launched.url)
 
 
 def preflight_table(checked: PreflightReport):

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from curate.config import NO_BOOL
+from curate.config import NO_BOOL, describe_validation_error, read_recipe_yaml, set_dotted
 from curate.errors import ConfigError
+from curate.train import backends
 
 DEFAULT_TRAIN_RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "train-openhermes-dpo.yaml"
 
@@ -81,7 +82,11 @@ class TrainRecipe(_Section):
     gradient_checkpointing: bool = Field(True, description="Trade compute for memory on GPU (off on CPU).")
     logging_steps: Annotated[int, NO_BOOL] = Field(10, gt=0, description="Log loss and rewards every N steps.")
     seed: Annotated[int, NO_BOOL] = Field(42, description="Training seed.")
-    backend: Literal["local", "hf-jobs"] = Field("local", description="local (this machine) or hf-jobs.")
+    backend: str = Field(
+        "local",
+        description=f"Where the run happens: {' | '.join(backends.names())} (curate/train/backends/); local with "
+        "several GPUs or machines runs through accelerate.",
+    )
     device: Literal["cuda", "cpu"] = Field("cuda", description="cpu is for smoke runs of tiny models.")
     gpus: Annotated[int, NO_BOOL] = Field(
         1, gt=0, description="GPUs per machine; more than one launches through accelerate."
@@ -94,42 +99,38 @@ class TrainRecipe(_Section):
     torch_threads: Annotated[int | None, NO_BOOL] = Field(None, gt=0, description="torch CPU threads (tests set 1).")
     hf_jobs: JobSettings = JobSettings()
 
+    @field_validator("backend")
+    @classmethod
+    def _registered_backend(cls, name: str) -> str:
+        backends.get(name)  # the registry is the list of choices: a backend a test registers is one too
+        return name
+
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
-    @property
-    def launches_accelerate(self) -> bool:
-        """Several processes on this machine (or several machines): `accelerate launch` starts them."""
-        return self.backend == "local" and self.gpus * self.num_machines > 1
-
 
 def load_train_recipe(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> TrainRecipe:
-    from curate.config import _describe, _read_yaml, _set_dotted
-
-    data = _read_yaml(Path(path) if path else DEFAULT_TRAIN_RECIPE)
+    data = read_recipe_yaml(Path(path) if path else DEFAULT_TRAIN_RECIPE)
     for dotted, value in (overrides or {}).items():
-        _set_dotted(data, dotted, value)
+        set_dotted(data, dotted, value)
     try:
         recipe = TrainRecipe.model_validate(data)
     except ValidationError as err:
         raise ConfigError(
-            _describe(err, path), hint="See the documented default: `curate train --show-recipe`."
+            describe_validation_error(err, path), hint="See the documented default: `curate train --show-recipe`."
         ) from None
-    return _check_topology(recipe)
+    _check_topology(recipe)
+    backends.for_recipe(recipe).validate(recipe)
+    return recipe
 
 
-def _check_topology(recipe: TrainRecipe) -> TrainRecipe:
+def _check_topology(recipe: TrainRecipe) -> None:
+    """Checks every backend shares; a backend's own are its `validate`."""
     if recipe.num_machines > 1 and not recipe.main_ip:
         raise ConfigError("a multi-node run needs --main-ip (the address of machine rank 0)")
     if recipe.machine_rank >= recipe.num_machines:
         raise ConfigError(f"--machine-rank {recipe.machine_rank} must be below --num-machines {recipe.num_machines}")
     if recipe.method == "qlora" and (recipe.gpus > 1 or recipe.num_machines > 1):
         raise ConfigError("qlora runs on one GPU; use lora or full with several GPUs")
-    if recipe.backend == "hf-jobs" and not recipe.hf_jobs.push_to:
-        raise ConfigError(
-            "a Hugging Face Job's disk is gone when it ends: pass --push-to user/model-name",
-            hint="The job pushes the adapter (or weights), metrics and model card there (a private repo).",
-        )
     if recipe.device == "cpu" and (recipe.gpus > 1 or recipe.method == "qlora"):
         raise ConfigError("--device cpu runs one process without quantization (a smoke run)")
-    return recipe

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.check import load_tokenizer
 from curate.errors import CurateError, DependencyError, DeviceError, HubError, InputError, first_line
 from curate.hub_errors import PROBE_TIMEOUT, hub_errors, hub_offline
-from curate.push import load_build
+from curate.output import verify_build
+from curate.tokenizer_loading import load_tokenizer
+from curate.train.backends import Backend, for_recipe
 from curate.train.config import TrainRecipe
 
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate")
@@ -32,15 +33,14 @@ class PreflightReport:
 def preflight(recipe: TrainRecipe, check_machine: bool = True, token: str | None = None) -> PreflightReport:
     """Fail fast, with one clear error each, on everything that would otherwise fail on the GPU.
 
-    check_machine=False (dry runs) skips what only the launching machine needs: CUDA devices and DeepSpeed."""
-    require_packages(recipe, launcher=check_machine)
-    if check_machine and recipe.backend == "local":
+    check_machine=False (dry runs) skips what only the launching machine needs: CUDA devices and the
+    backend's own packages (DeepSpeed)."""
+    backend = for_recipe(recipe)
+    require_packages(recipe, backend.packages(recipe) if check_machine else [])
+    if check_machine and backend.needs.cuda_device:
         require_device(recipe)
-    if recipe.backend == "hf-jobs" and Path(recipe.model).exists():
-        raise InputError(
-            f"--model {recipe.model} is a local folder; a Hugging Face Job can only load models from the Hub",
-            hint="Pass a Hub model id.",
-        )
+    if backend.needs.hub_inputs:
+        require_hub_inputs(recipe, backend)
     data = locate_data(recipe, token)
     tokenizer = load_tokenizer(recipe.model, recipe.model_revision, token)  # its Hub check before the data loads
     splits = load_preference_splits(data, token)
@@ -51,18 +51,15 @@ def preflight(recipe: TrainRecipe, check_machine: bool = True, token: str | None
     return size_check(recipe, data, splits, lengths)
 
 
-def require_packages(recipe: TrainRecipe, launcher: bool = True) -> None:
+def require_packages(recipe: TrainRecipe, backend_packages: list[str]) -> None:
     import importlib.util
 
-    needed = [*TRAIN_PACKAGES, *(["bitsandbytes"] if recipe.method == "qlora" else [])]
-    if launcher and recipe.launches_accelerate and recipe.distributed == "zero3":
-        needed.append("deepspeed")
+    needed = [*TRAIN_PACKAGES, *(["bitsandbytes"] if recipe.method == "qlora" else []), *backend_packages]
     missing = [name for name in needed if importlib.util.find_spec(name) is None]
     if missing:
         raise DependencyError(
             f"training packages not installed: {', '.join(missing)}",
-            hint="pip install 'curate[train]'"
-            + "".join(f" {n}" for n in missing if n in ("bitsandbytes", "deepspeed")),
+            hint="pip install 'curate[train]'" + "".join(f" {n}" for n in missing if n not in TRAIN_PACKAGES),
         )
 
 
@@ -81,19 +78,29 @@ def require_device(recipe: TrainRecipe) -> None:
         raise DeviceError(f"--gpus {recipe.gpus} but this machine has {available} CUDA device(s)")
 
 
+def require_hub_inputs(recipe: TrainRecipe, backend: Backend) -> None:
+    """A backend that runs elsewhere cannot read this machine's folders."""
+    if Path(recipe.model).exists():
+        raise InputError(
+            f"--model {recipe.model} is a local folder; {backend.where} can only load models from the Hub",
+            hint="Pass a Hub model id.",
+        )
+    folder = Path(recipe.data)
+    if folder.is_dir():
+        raise InputError(
+            f"{folder} is a local folder; {backend.where} can only read data from the Hub",
+            hint=f"Publish it first: curate push {folder} --repo user/name, then train on user/name.",
+        )
+
+
 def locate_data(recipe: TrainRecipe, token: str | None = None) -> dict[str, Any]:
     """A local build folder (checked against its report, whose hash the model card records) or a Hub dataset
     pinned to a commit sha."""
     folder = Path(recipe.data)
     if folder.is_dir():
-        if recipe.backend == "hf-jobs":
-            raise InputError(
-                f"{folder} is a local folder; a Hugging Face Job can only read data from the Hub",
-                hint=f"Publish it first: curate push {folder} --repo user/name, then train on user/name.",
-            )
         report = folder / "report.json"
         if report.is_file():
-            load_build(folder)  # the files must still be the ones the report describes
+            verify_build(folder)  # the files must still be the ones the report describes
         digest = hashlib.sha256(report.read_bytes()).hexdigest() if report.is_file() else None
         return {"kind": "local", "path": str(folder.resolve()), "report_sha256": digest}
     if folder.exists() or recipe.data.count("/") != 1:
@@ -173,7 +180,7 @@ def check_chat_tokens(tokenizer, train, model: str) -> None:
 def audit_tokens(splits: dict, tokenizer, model: str) -> dict[str, list[int]]:
     """`curate check` on the training data: BOS/EOS, prefix, control-token and template problems stop the run
     (lengths are size_check's business)."""
-    from curate.check import PROBLEMS, check_splits
+    from curate.checker import PROBLEMS, check_splits
 
     report = check_splits(splits, tokenizer, model)
     found = {kind: f for kind, f in report.findings.items() if f.count}

@@ -1,9 +1,11 @@
 """The DPO training entry point: `python run.py SPEC.json` (or `accelerate launch run.py SPEC.json`).
 
-Self-contained on purpose: it imports no curate module, so the very same file runs on this machine, under
-`accelerate launch` on many GPUs, and inside a Hugging Face Job (where curate is not installed). The spec
-is written by curate.train.launch: the resolved recipe, where the data is (and its revision or report hash),
-and the max_length the preflight checked.
+It imports one curate module, curate.tokens (plain Python, no curate imports of its own), so that it drops the
+rows TRL would see as too long exactly as the preflight measured them. Locally and under `accelerate launch`
+that is the installed module; a Hugging Face Job, where curate is not installed, runs the program of
+curate/train/job_script.py, which ships tokens.py's source with this file's. The spec is written by
+curate.train.launch: the resolved recipe, where the data is (and its revision or report hash), and the
+max_length the preflight checked.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import os
 import sys
 from pathlib import Path
 from typing import Any
+
+from curate.tokens import pair_lengths
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -61,35 +65,6 @@ def load_splits(spec: dict[str, Any]) -> dict[str, Any]:
     data = spec["data"]
     loaded = load_dataset(data["path"], revision=data.get("revision"))  # HF_TOKEN from the environment
     return {name: loaded[name] for name in ("train", "test") if name in loaded}
-
-
-def encode_pairs(prompts: list, chosen: list, rejected: list, tokenizer) -> list[tuple[list, list, list]]:
-    """Token ids of (prompt, prompt + chosen, prompt + rejected) per row, made the way TRL's DPOTrainer makes them:
-    strings go through the tokenizer with its own special tokens, and a response gets the EOS appended unless it
-    already ends with it; message lists go through the chat template. curate check and the build's length step
-    use this too, so all three agree with the trainer."""
-    if prompts and isinstance(prompts[0], list):
-        template = lambda messages, **kw: _ids(tokenizer.apply_chat_template(messages, tokenize=True, **kw))  # noqa: E731
-        return [
-            (template(p, add_generation_prompt=True), template(p + c), template(p + r))
-            for p, c, r in zip(prompts, chosen, rejected, strict=True)
-        ]
-    eos = tokenizer.eos_token or ""
-    with_eos = lambda text: text if text.endswith(eos) else text + eos  # noqa: E731  TRL's add_eos
-    ids = lambda texts: [list(x) for x in tokenizer(texts)["input_ids"]] if texts else []  # noqa: E731
-    with_chosen = [p + with_eos(c) for p, c in zip(prompts, chosen, strict=True)]
-    with_rejected = [p + with_eos(r) for p, r in zip(prompts, rejected, strict=True)]
-    return list(zip(ids(list(prompts)), ids(with_chosen), ids(with_rejected), strict=True))
-
-
-def pair_lengths(rows, tokenizer) -> list[int]:
-    """Tokens of prompt + the longer response per row."""
-    encoded = encode_pairs(rows["prompt"], rows["chosen"], rows["rejected"], tokenizer)
-    return [max(len(with_chosen), len(with_rejected)) for _, with_chosen, with_rejected in encoded]
-
-
-def _ids(encoded) -> list[int]:
-    return list(encoded["input_ids"]) if hasattr(encoded, "keys") else list(encoded)
 
 
 def keep_fitting(rows, tokenizer, max_length: int):
@@ -257,8 +232,8 @@ def _data_line(data: dict[str, Any]) -> str:
 
 
 def push_result(spec: dict[str, Any]) -> None:
-    repo = spec["recipe"]["hf_jobs"]["push_to"]
-    if not repo or spec["recipe"]["backend"] != "hf-jobs":
+    repo = spec.get("push_to")  # set by the backend that asks for it (a job's disk is gone when it ends)
+    if not repo:
         return
     from huggingface_hub import HfApi
 

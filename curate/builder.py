@@ -6,7 +6,6 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -22,23 +21,24 @@ from curate.output import (
     shard_sizes,
     split_prefix,
     staged_output,
-    write_json,
+    write_report,
     write_shards,
 )
 from curate.pipeline import PipelineResult, run_pipeline
 from curate.render import Renderer, render, renderer
+from curate.report import SPLITS, FileRecord, Report
 from curate.sources import LoadedSource, load_source
 from curate.split import assign_splits
 from curate.steps.decontaminate import contamination_report
 from curate.steps.length import length_report
 
-SPLITS = ("train", "test")
 RENDERED_FROM = ["row", "system", "prompt", "chosen", "rejected", "chosen_rating", "rejected_rating"]
 Progress = Callable[[str], None]
 
 
-def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> dict[str, Any]:
-    """Build the dataset folder `out` from the recipe's source and return its report. `out` is checked, and
+def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> Report:
+    """Build the dataset folder `out` from the recipe's source and return its report (what report.json
+    holds). `progress` is told each stage's name as it starts. `out` is checked, and
     its staging folder made, before the source is read: a bad --out fails at once, not after the build. A
     build that keeps no pair is still written (its dropped rows say why) and returns a report whose
     `rows_kept` is 0: the caller decides how to end (the CLI exits with NoPairsError's code)."""
@@ -52,11 +52,11 @@ def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> 
         split = assign_splits(result.kept, recipe.split.test_size, recipe.split.seed)
         rows = {name: split.eq(name).arg_true() for name in SPLITS}
         say("write")
-        report = _report(source, recipe, result, rows, benchmarks)
+        counts = _report(source, recipe, result, rows, benchmarks)
         kept, dropped = result.kept.select(RENDERED_FROM).rechunk(), result.dropped  # one chunk: C reads it as is
         del source, result  # the normalised keys are not written: free them before the rendered copies are made
         notes = read_user_section(staged.out / "README.md")  # a rebuild keeps the user's notes in the card
-        staged.write(lambda folder: _fill(folder, kept, rows, recipe, dropped, report, notes))
+        report = staged.write(lambda folder: _fill(folder, kept, rows, recipe, dropped, counts, notes))
     return report
 
 
@@ -90,26 +90,28 @@ def _report(
     result: PipelineResult,
     split_of: dict[str, pl.Series],
     benchmarks: list[Benchmark],
-) -> dict[str, Any]:
-    splits = {name: len(rows) for name, rows in split_of.items()}
+) -> Report:
+    """Everything but the files, which are not written yet."""
     dropped: dict[str, int] = {}
     for step in result.funnel:
         dropped.update(step.dropped)
-    return {
-        "curate_version": __version__,
-        "source": source.info,
-        "recipe": recipe.dump(),
-        "rows_in": source.frame.height,
-        "rows_kept": result.kept.height,
-        "rows_dropped": result.dropped.height,
-        "dropped": dropped,
-        "steps": [asdict(step) for step in result.funnel],
-        "splits": splits,
-        "near_duplicates": result.stats.get("near_dedup", {}),
-        "decontamination": contamination_report(benchmarks, result.dropped),
-        "lengths": length_report(result.kept, split_of, result.stats.get("length", {})),
-        "files": {},
-    }
+    return Report.model_validate(
+        {
+            "curate_version": __version__,
+            "source": source.info,
+            "recipe": recipe,
+            "rows_in": source.frame.height,
+            "rows_kept": result.kept.height,
+            "rows_dropped": result.dropped.height,
+            "dropped": dropped,
+            "steps": [asdict(step) for step in result.funnel],
+            "splits": {name: len(rows) for name, rows in split_of.items()},
+            "near_duplicates": result.stats["near_dedup"],
+            "decontamination": contamination_report(benchmarks, result.dropped),
+            "lengths": length_report(result.kept, split_of, result.stats["length"]),
+            "files": {},
+        }
+    )
 
 
 def _fill(
@@ -118,16 +120,28 @@ def _fill(
     rows: dict[str, pl.Series],
     recipe: Recipe,
     dropped: pl.DataFrame,
-    report: dict,
+    counts: Report,
     notes: str | None,
-) -> None:
+) -> Report:
+    """Write the data files, then the card and report.json, which describe them; return the report."""
+    report = counts.model_copy(update={"files": _write_data(folder, kept, rows, recipe, dropped)})
+    # The card is not hashed: `curate push` renders it again with the repo id in it.
+    (folder / "README.md").write_text(render_card(report, folder, notes=notes), encoding="utf-8")
+    write_report(report, folder)
+    return report
+
+
+def _write_data(
+    folder: Path, kept: pl.DataFrame, rows: dict[str, pl.Series], recipe: Recipe, dropped: pl.DataFrame
+) -> dict[str, FileRecord]:
+    """The splits and the dropped rows as parquet shards, with their records, in the order they were written."""
     # Each file is hashed on a second thread as soon as it is written, while the next one is made.
     with ThreadPoolExecutor(max_workers=1) as hasher:
-        files: dict[str, dict] = {}
+        sizes: dict[str, dict] = {}
         digests: dict[str, Future] = {}
 
         def written(name: str, part: pl.DataFrame) -> None:
-            files[name] = shard_sizes(folder / name, part)
+            sizes[name] = shard_sizes(folder / name, part)
             digests[name] = hasher.submit(sha256_file, folder / name)
 
         render_rows = renderer(kept, recipe.render)
@@ -136,8 +150,4 @@ def _fill(
                 write_shards(folder, split_prefix(name), len(indices), _rendered(render_rows, indices), written)
         dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
         write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice, written)
-        report["files"] = files
-        (folder / "README.md").write_text(render_card(report, folder, notes=notes), encoding="utf-8")
-        # The card is not hashed: `curate push` renders it again with the repo id in it.
-        report["files"] = {name: {"sha256": digests[name].result(), **sizes} for name, sizes in files.items()}
-    write_json(report, folder / "report.json")
+        return {name: FileRecord(sha256=digests[name].result(), **record) for name, record in sizes.items()}
