@@ -87,11 +87,10 @@ def check(
 ) -> CheckReport:
     """`curate check` as a function: the build folder or Hub dataset `data` (at `revision`) audited with
     `tokenizer` (a Hub model id or a local folder). Raises curate.errors' typed errors."""
-    from curate.train.config import TrainRecipe
-    from curate.train.preflight import load_preference_splits, locate_data
+    from curate.preference_data import load_preference_splits, locate_data
 
     loaded = load_tokenizer(tokenizer, token=token)  # its short Hub check before the data loads
-    located = locate_data(TrainRecipe(data=data, data_revision=revision), token)
+    located = locate_data(data, revision, token)
     return check_splits(load_preference_splits(located, token), loaded, tokenizer, max_length)
 
 

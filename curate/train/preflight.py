@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.errors import CurateError, DependencyError, DeviceError, HubError, InputError, first_line
-from curate.hub_errors import PROBE_TIMEOUT, hub_errors, hub_offline
-from curate.output import verify_build
+from curate.errors import DependencyError, DeviceError, InputError
+from curate.hub_errors import hub_offline
+from curate.preference_data import cached_commit, load_preference_splits, locate_data
 from curate.tokenizer_loading import load_tokenizer
 from curate.train.backends import Backend, for_recipe
 from curate.train.config import TrainRecipe
 
 TRAIN_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate")
-PREFERENCE_COLUMNS = ("prompt", "chosen", "rejected")
 CHATML_TOKENS = ("<|im_start|>", "<|im_end|>")
 
 
@@ -41,7 +38,7 @@ def preflight(recipe: TrainRecipe, check_machine: bool = True, token: str | None
         require_device(recipe)
     if backend.needs.hub_inputs:
         require_hub_inputs(recipe, backend)
-    data = locate_data(recipe, token)
+    data = locate_data(recipe.data, recipe.data_revision, token)
     tokenizer = load_tokenizer(recipe.model, recipe.model_revision, token)  # its Hub check before the data loads
     splits = load_preference_splits(data, token)
     if data["kind"] == "hub" and hub_offline():
@@ -91,74 +88,6 @@ def require_hub_inputs(recipe: TrainRecipe, backend: Backend) -> None:
             f"{folder} is a local folder; {backend.where} can only read data from the Hub",
             hint=f"Publish it first: curate push {folder} --repo user/name, then train on user/name.",
         )
-
-
-def locate_data(recipe: TrainRecipe, token: str | None = None) -> dict[str, Any]:
-    """A local build folder (checked against its report, whose hash the model card records) or a Hub dataset
-    pinned to a commit sha."""
-    folder = Path(recipe.data)
-    if folder.is_dir():
-        report = folder / "report.json"
-        if report.is_file():
-            verify_build(folder)  # the files must still be the ones the report describes
-        digest = hashlib.sha256(report.read_bytes()).hexdigest() if report.is_file() else None
-        return {"kind": "local", "path": str(folder.resolve()), "report_sha256": digest}
-    if folder.exists() or recipe.data.count("/") != 1:
-        raise InputError(f"{recipe.data} is neither a build folder nor a Hub dataset id (user/name)")
-    sha = _resolve_dataset_sha(recipe.data, recipe.data_revision, token)
-    return {"kind": "hub", "path": recipe.data, "revision": sha}
-
-
-def _resolve_dataset_sha(repo_id: str, revision: str | None, token: str | None) -> str | None:
-    """One short request (load_dataset retries for ~20 s when the Hub is unreachable). Offline, `datasets`
-    finds its cached copy itself, and preflight records the commit it holds (`cached_commit`)."""
-    from huggingface_hub import HfApi
-
-    if hub_offline():
-        return revision
-    with hub_errors(f"dataset {repo_id}", token=token, revision=revision, unreachable_hint=LOCAL_DATA):
-        return HfApi(token=token).dataset_info(repo_id, revision=revision, timeout=PROBE_TIMEOUT).sha
-
-
-def cached_commit(data: dict[str, Any], train) -> dict[str, Any]:
-    """Offline, the commit sha of the cached copy `datasets` loaded (its cache folder is named by it)."""
-    folder = Path(train.cache_files[0]["filename"]).parent.name if train.cache_files else ""
-    if not re.fullmatch(r"[0-9a-f]{40}", folder):
-        return data
-    asked = data.get("revision")
-    if asked and re.fullmatch(r"[0-9a-f]{40}", asked) and asked != folder:
-        raise HubError(
-            f"HF_HUB_OFFLINE is set and dataset {data['path']}@{asked} is not in the Hub cache (it holds {folder})",
-            hint=CACHED,
-        )
-    return {**data, "revision": folder}
-
-
-LOCAL_DATA = "Train on a local build folder, or set HF_HUB_OFFLINE=1 to use your Hub cache."
-CACHED = "Unset HF_HUB_OFFLINE on a machine that reaches the Hub (once), or train on a local build folder."
-
-
-def load_preference_splits(data: dict[str, Any], token: str | None = None) -> dict[str, Any]:
-    from datasets import load_dataset
-
-    try:
-        with hub_errors(f"dataset {data['path']}", token=token, unreachable_hint=LOCAL_DATA, offline_hint=CACHED):
-            loaded = load_dataset(data["path"], revision=data.get("revision"), token=token)
-    except CurateError:
-        raise
-    except Exception as err:  # datasets raises many kinds; all mean "cannot read this as a dataset"
-        raise InputError(f"cannot load {data['path']} as a dataset: {first_line(err)}") from None
-    if "train" not in loaded or len(loaded["train"]) == 0:
-        raise InputError(f"{data['path']} has no train pairs (splits: { {n: len(d) for n, d in loaded.items()} })")
-    for name, split in loaded.items():
-        missing = [c for c in PREFERENCE_COLUMNS if c not in split.column_names]
-        if missing:
-            raise InputError(
-                f"{data['path']} split {name} is not a preference dataset: "
-                f"missing {missing}, found {split.column_names}",
-                hint="Train on the output of `curate build` (or any TRL prompt/chosen/rejected dataset).",
-            )
-    return {name: loaded[name] for name in ("train", "test") if name in loaded}
 
 
 def check_chat_tokens(tokenizer, train, model: str) -> None:
