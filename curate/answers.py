@@ -801,7 +801,8 @@ def answer_columns(
 
     Returns `chosen_answer`, `rejected_answer` (the extracted answer text, or None), `answer_agreement`
     (same/different/undetermined) and, when `reference` is given (one reference text per pair, None where there is
-    none), `chosen_correct` and `rejected_correct` (correct/incorrect/undetermined).
+    none), `reference_answer` (the answer taken from it, or None), `chosen_correct` and `rejected_correct`
+    (correct/incorrect/undetermined).
 
     Plain-number pairs are decided in this process; the rest go to `workers` processes, each item under
     `item_timeout` seconds of worker CPU (hitting it: `undetermined`, listed in `stats["timeouts"]`). Pass a dict as
@@ -836,6 +837,7 @@ def answer_columns(
         "answer_agreement": [results[k][0] for k in index],
     }
     if has_ref:
+        out["reference_answer"] = [None if f is None else f.answer for f in refs]
         out["chosen_correct"] = [results[k][1] for k in index]
         out["rejected_correct"] = [results[k][2] for k in index]
     st["seconds"] += time.perf_counter() - start

@@ -25,6 +25,7 @@ from curate.output import (
     write_shards,
 )
 from curate.pipeline import PipelineResult, run_pipeline
+from curate.references import load_references
 from curate.render import Renderer, render, renderer
 from curate.report import SPLITS, FileRecord, Report
 from curate.sources import LoadedSource, load_source
@@ -47,17 +48,31 @@ def build(recipe: Recipe, out: str | Path, progress: Progress | None = None) -> 
         say("load")
         source = load_source(recipe.source)
         benchmarks = load_benchmarks(recipe.decontaminate)
-        result = run_pipeline(source.frame, recipe, _has_ratings(source), on_step=say, benchmarks=benchmarks)
+        references = load_references(recipe)
+        result = run_pipeline(
+            source.frame, recipe, _has_ratings(source), say, benchmarks=benchmarks, answer_references=references
+        )
         say("render")
         split = assign_splits(result.kept, recipe.split.test_size, recipe.split.seed)
         rows = {name: split.eq(name).arg_true() for name in SPLITS}
         say("write")
         counts = _report(source, recipe, result, rows, benchmarks)
-        kept, dropped = result.kept.select(RENDERED_FROM).rechunk(), result.dropped  # one chunk: C reads it as is
+        extra = _extra_columns(result)
+        kept = result.kept.select(*RENDERED_FROM, *extra).rechunk()  # one chunk: C reads it as is
+        dropped = result.dropped
         del source, result  # the normalised keys are not written: free them before the rendered copies are made
         notes = read_user_section(staged.out / "README.md")  # a rebuild keeps the user's notes in the card
-        report = staged.write(lambda folder: _fill(folder, kept, rows, recipe, dropped, counts, notes))
+        report = staged.write(lambda folder: _fill(folder, kept, rows, recipe, dropped, counts, notes, extra))
     return report
+
+
+def _extra_columns(result: PipelineResult) -> list[str]:
+    """Columns written besides the rendered pair: the answer columns, when the answer checks ran."""
+    if "answers" not in result.stats:
+        return []
+    from curate.steps.answers import written_columns
+
+    return written_columns(result.stats["answers"])
 
 
 def _inputs(recipe: Recipe) -> list[Path]:
@@ -77,6 +92,14 @@ def split_rows(kept: pl.DataFrame, recipe: Recipe) -> dict[str, pl.DataFrame]:
 def _rendered(render_rows: Renderer, rows: pl.Series) -> Callable[[int, int], pl.DataFrame]:
     """The split's rows `offset` to `offset + length`, rendered (one shard at a time)."""
     return lambda offset, length: render_rows(rows.slice(offset, length))
+
+
+def _with_columns(render_rows: Renderer, kept: pl.DataFrame, extra: list[str]) -> Renderer:
+    """The rendered rows followed by the `extra` columns of `kept` (the answer columns); TRL ignores them."""
+    if not extra:
+        return render_rows
+    columns = kept.select(extra)
+    return lambda rows: pl.concat([render_rows(rows), columns.gather(rows)], how="horizontal")
 
 
 def _has_ratings(source: LoadedSource) -> bool:
@@ -109,9 +132,18 @@ def _report(
             "near_duplicates": result.stats["near_dedup"],
             "decontamination": contamination_report(benchmarks, result.dropped),
             "lengths": length_report(result.kept, split_of, result.stats["length"]),
+            "answers": _answers_report(result),
             "files": {},
         }
     )
+
+
+def _answers_report(result: PipelineResult) -> dict | None:
+    if "answers" not in result.stats:
+        return None
+    from curate.steps.answers import answers_report
+
+    return answers_report(result.stats["answers"], result.kept)
 
 
 def _fill(
@@ -122,9 +154,10 @@ def _fill(
     dropped: pl.DataFrame,
     counts: Report,
     notes: str | None,
+    extra: list[str],
 ) -> Report:
     """Write the data files, then the card and report.json, which describe them; return the report."""
-    report = counts.model_copy(update={"files": _write_data(folder, kept, rows, recipe, dropped)})
+    report = counts.model_copy(update={"files": _write_data(folder, kept, rows, recipe, dropped, extra)})
     # The card is not hashed: `curate push` renders it again with the repo id in it.
     (folder / "README.md").write_text(render_card(report, folder, notes=notes), encoding="utf-8")
     write_report(report, folder)
@@ -132,7 +165,12 @@ def _fill(
 
 
 def _write_data(
-    folder: Path, kept: pl.DataFrame, rows: dict[str, pl.Series], recipe: Recipe, dropped: pl.DataFrame
+    folder: Path,
+    kept: pl.DataFrame,
+    rows: dict[str, pl.Series],
+    recipe: Recipe,
+    dropped: pl.DataFrame,
+    extra: list[str],
 ) -> dict[str, FileRecord]:
     """The splits and the dropped rows as parquet shards, with their records, in the order they were written."""
     # Each file is hashed on a second thread as soon as it is written, while the next one is made.
@@ -144,10 +182,10 @@ def _write_data(
             sizes[name] = shard_sizes(folder / name, part)
             digests[name] = hasher.submit(sha256_file, folder / name)
 
-        render_rows = renderer(kept, recipe.render)
+        render_rows = _with_columns(renderer(kept, recipe.render), kept, extra)
         for name, indices in rows.items():
             if len(indices) or name == "train":
                 write_shards(folder, split_prefix(name), len(indices), _rendered(render_rows, indices), written)
-        dropped_rows = dropped.rename({"row": "source_row"}).select(DROPPED_COLUMNS)
+        dropped_rows = dropped.rename({"row": "source_row"}).select(*DROPPED_COLUMNS, *extra)
         write_shards(folder, DROPPED_PREFIX, dropped_rows.height, dropped_rows.slice, written)
         return {name: FileRecord(sha256=digests[name].result(), **record) for name, record in sizes.items()}

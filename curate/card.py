@@ -8,7 +8,7 @@ from typing import Any
 from curate.output import DROPPED_PREFIX, shard_sizes, shards_of, split_prefix
 from curate.render import CHATML_PROMPT_DOC, CHATML_RESPONSE_DOC
 from curate.report import HubSource, LocalSource, Report
-from curate.steps import REASONS
+from curate.steps import ANSWER_COLUMNS, REASONS, REFERENCE_COLUMNS
 
 TEMPLATE = Path(__file__).parent / "templates" / "dataset_card.md"
 BASE_TAGS = ["dpo", "preference", "trl"]
@@ -174,7 +174,34 @@ def _template_values(report: Report, load_id: str) -> dict[str, Any]:
         "format_words": "standard: ChatML strings" if chatml else "conversational: message lists",
         "prompt_words": CHATML_PROMPT_DOC if chatml else "optional system message, then the user message",
         "chosen_words": f"the preferred response + {CHATML_RESPONSE_DOC}" if chatml else "one assistant message",
+        **_answer_values(report),
     }
+
+
+def _answer_values(report: Report) -> dict[str, Any]:
+    """The answer columns and figures; none when the answer checks were off (the card is then as without them)."""
+    answers = report.answers
+    if answers is None:
+        return {"answers": None, "answer_columns": []}
+    columns = [*ANSWER_COLUMNS, *(REFERENCE_COLUMNS if answers.reference is not None else ())]
+    before, after = answers.agreement.model_dump(), answers.kept.agreement.model_dump()
+    share = lambda value: "n/a" if value is None else f"{value:.1%}"  # noqa: E731
+    reference = answers.reference
+    return {
+        "answers": answers,
+        "answer_columns": [(name, {**ANSWER_COLUMNS, **REFERENCE_COLUMNS}[name]) for name in columns],
+        "agreement_rows": [(state, before[state], after[state]) for state in before],
+        "kept_chosen_share": share(answers.kept.chosen_correct_share),
+        "kept_rejected_share": share(answers.kept.rejected_correct_share),
+        "reference_line": "" if reference is None else _reference_line(reference),
+    }
+
+
+def _reference_line(reference) -> str:
+    if reference.kind == "column":
+        return f"source column `{reference.column}`, {reference.pairs} pairs"
+    where = reference.dataset or reference.path
+    return f"`{where}` joined on the normalised prompt, {reference.pairs} pairs matched"
 
 
 def _source_line(source: LocalSource | HubSource) -> str:

@@ -6,7 +6,17 @@ import functools
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from curate.errors import ConfigError
 
@@ -37,6 +47,17 @@ class ColumnMap(_Section):
     chosen_rating: str | None = Field(None, description="Column with the chosen response's rating, if any.")
     rejected_rating: str | None = Field(None, description="Column with the rejected response's rating, if any.")
     system: str | None = Field(None, description="Column with a per-row system prompt, if any.")
+    reference: str | None = Field(
+        None, description="Column with the pair's reference answer, if any (read only with `answers.enabled`)."
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unset_reference(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Written only when mapped: reports of builds without a reference column stay as they were.
+        data = handler(self)
+        if data.get("reference") is None:
+            data.pop("reference", None)
+        return data
 
 
 class SourceConfig(_Section):
@@ -224,6 +245,70 @@ class LengthBiasConfig(_Section):
     )
 
 
+class ReferenceSet(_Section):
+    """Reference answers in a set of their own (GSM8K's test split, a local file), joined to the pairs on the
+    normalised prompt."""
+
+    dataset: str | None = Field(None, description="Hub dataset id (loaded with `datasets`, cached).")
+    config: str | None = Field(None, description="Hub dataset config name, e.g. `main` for openai/gsm8k.")
+    revision: str | None = Field(None, description="Hub branch, tag or commit sha; null = the default branch.")
+    path: str | None = Field(None, description="Local parquet, JSON or JSONL file instead of the Hub.")
+    split: str = Field("test", description="Split of the Hub dataset to read (ignored for a local file).")
+    question: str | None = Field(
+        None, description="Column holding the questions; null = the first of question, problem, prompt, instruction."
+    )
+    answer: str | None = Field(
+        None,
+        description="Column holding the answers (a value, GSM8K's `... #### 42`, or a solution ending in "
+        "`\\boxed{}`); null = the first of answer, solution, final_answer.",
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReferenceSet:
+        if bool(self.dataset) == bool(self.path):
+            raise ValueError("a reference set needs exactly one of `dataset` (Hub id) or `path` (local file)")
+        return self
+
+
+class AnswersConfig(_Section):
+    enabled: bool = Field(
+        False,
+        description="Extract each response's final answer and compare the pair's answers (and a reference's, "
+        "if any). Off: no answer columns, no `answers` step, the build as without this section.",
+    )
+    reference: ReferenceSet | None = Field(
+        None,
+        description="A reference set joined on the normalised prompt; null = the source column mapped as "
+        "`source.columns.reference`, if any, else no reference.",
+    )
+    drop_chosen_incorrect: bool = Field(
+        True,
+        description="With a reference: drop pairs whose chosen answer is wrong (reason chosen_incorrect).",
+    )
+    drop_rejected_correct: bool = Field(
+        True,
+        description="With a reference: drop pairs whose rejected answer is right (reason rejected_correct): "
+        "the pair would teach the wrong answer.",
+    )
+    drop_same_final_answer: bool = Field(
+        False,
+        description="Drop pairs whose two answers are the same (reason same_final_answer): without a reference "
+        "such a pair teaches style, not correctness.",
+    )
+    workers: Annotated[int, NO_BOOL] = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Processes that run math-verify for the answers the plain-number path cannot decide.",
+    )
+    item_timeout: Annotated[float, NO_BOOL] = Field(
+        5.0,
+        gt=0,
+        description="Seconds of worker CPU per pair for math-verify; a pair over it is `undetermined` and counted "
+        "in the report's timeouts (20x the slowest ordinary symbolic comparison measured).",
+    )
+
+
 class CardConfig(_Section):
     license: str | None = Field(None, description="License in the dataset card; null = the source's license.")
     pretty_name: str | None = Field(None, description="Title of the dataset card; null = derived from the source.")
@@ -245,8 +330,26 @@ class Recipe(_Section):
     length_bias: LengthBiasConfig = LengthBiasConfig()
     split: SplitConfig = SplitConfig()
     card: CardConfig = CardConfig()
+    answers: AnswersConfig = AnswersConfig()
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_serializer(mode="wrap")
+    def _answers_only_when_enabled(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A build with the answer checks off is the build without them, byte for byte (report, card).
+        data = handler(self)
+        if not self.answers.enabled:
+            data.pop("answers", None)
+        return data
+
+    @model_validator(mode="after")
+    def _reference_once(self) -> Recipe:
+        columns = self.source.columns
+        if self.answers.reference is not None and columns is not None and columns.reference:
+            raise ValueError(
+                "answers.reference and source.columns.reference both name reference answers; keep one of them"
+            )
+        return self
 
     @model_validator(mode="after")
     def _system_prompt_keeps_the_turns(self) -> Recipe:

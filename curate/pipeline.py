@@ -20,6 +20,7 @@ from curate.steps.rules import without
 
 if TYPE_CHECKING:
     from curate.eval_sets import Benchmark
+    from curate.references import AnswerReferences
 
 # Recipe sections by their name in the recipe (`validate` is the field `validate_`).
 _SECTIONS = {info.alias or name: name for name, info in Recipe.model_fields.items()}
@@ -32,6 +33,7 @@ class StepContext:
     recipe: Recipe
     has_ratings: bool  # the source has rating columns; without them the rating rules are skipped
     benchmarks: list[Benchmark]  # loaded evaluation sets to decontaminate against; none, no `decontaminate`
+    answer_references: AnswerReferences | None = None  # the answer checks are on (with these references); None: off
 
 
 class StepContractError(RuntimeError):
@@ -52,6 +54,7 @@ class PipelineResult:
     dropped: pl.DataFrame  # row, step, reason, detail, the columns steps carry (not written), the canonical columns
     funnel: list[StepCount] = field(default_factory=list)
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # per step, what its annotation found
+    written: list[str] = field(default_factory=list)  # columns of `written` annotations, on kept and dropped rows
 
 
 def steps(**context: Any) -> list[Step]:
@@ -66,22 +69,26 @@ def run_pipeline(
     has_ratings: bool,
     on_step: Callable[[str], None] | None = None,
     benchmarks: list[Benchmark] | None = None,
+    answer_references: AnswerReferences | None = None,
 ) -> PipelineResult:
     """Apply the steps in order; each sees only the rows the earlier ones kept."""
-    context = StepContext(recipe, has_ratings, benchmarks or [])
+    context = StepContext(recipe, has_ratings, benchmarks or [], answer_references)
     kept = _added(KEYS, frame, _call(KEYS, frame, context))
-    drops, funnel, stats = [], [], {}
+    drops, funnel, stats, written = [], [], {}, []
     for step in steps(**vars(context)):
         if on_step:
             on_step(step.name)
         if step.annotate:
             annotated, stats[step.name] = _call(step.annotate, kept, context)
             kept = _added(step.annotate, kept, annotated)
+            if step.annotate.written:  # every row from here on, kept or dropped, has these columns
+                written.append(kept.select("row", *step.annotate.adds))
         dropped = _drops(step, kept, context)
         funnel.append(_count(step.name, kept.height, dropped))
         kept = without(kept, dropped)
         drops.append(dropped)
-    result = PipelineResult(kept, _dropped_rows(frame, drops), funnel, stats)
+    dropped_rows = _with_written(_dropped_rows(frame, drops), written)
+    result = PipelineResult(kept, dropped_rows, funnel, stats, [c for w in written for c in w.columns[1:]])
     check_conservation(frame.height, result)
     return result
 
@@ -131,6 +138,13 @@ def _count(step: str, rows_in: int, dropped: pl.DataFrame) -> StepCount:
 def _dropped_rows(frame: pl.DataFrame, drops: list[pl.DataFrame]) -> pl.DataFrame:
     # Diagonal: a column one step carries (decontaminate's matches) is null in the others' rows.
     return pl.concat(drops, how="diagonal").join(frame, on="row", how="left").sort("row")
+
+
+def _with_written(dropped: pl.DataFrame, written: list[pl.DataFrame]) -> pl.DataFrame:
+    """The dropped rows with the written annotations' columns: null for rows dropped before they were made."""
+    for columns in written:
+        dropped = dropped.join(columns, on="row", how="left", maintain_order="left")
+    return dropped
 
 
 def check_conservation(rows_in: int, result: PipelineResult) -> None:

@@ -131,6 +131,76 @@ class Lengths(_Part):
     splits: dict[SplitName, SplitLengths]
 
 
+class Agreement(_Part):
+    """Pairs per answer agreement: both final answers found and equal (`same`), found and not equal
+    (`different`), or anything else (`undetermined`: no single answer, a timeout, a known false positive)."""
+
+    same: int
+    different: int
+    undetermined: int
+
+
+class Correctness(_Part):
+    """Responses per verdict against the reference answer (`undetermined`: no reference, no answer, a timeout)."""
+
+    correct: int
+    incorrect: int
+    undetermined: int
+
+
+class ColumnReference(_Part):
+    kind: Literal["column"]
+    column: str = Field(description="The source column holding the reference answers.")
+    pairs: int = Field(description="Pairs the answers step saw that have a reference answer.")
+
+
+class SetReference(_Part):
+    """A reference set, joined to the pairs on the normalised prompt."""
+
+    kind: Literal["set"]
+    path: str | None = None
+    sha256: str | None = Field(None, description="sha256 of the local file.")
+    dataset: str | None = None
+    config: str | None = None
+    split: str | None = None
+    revision: str | None = None
+    sha: str | None = Field(None, description="The Hub commit read (null offline or for a local file).")
+    question: str = Field(description="The column holding the questions.")
+    answer: str = Field(description="The column holding the answers.")
+    questions: int = Field(description="Distinct normalised questions with an answer.")
+    items_sha256: str = Field(description="sha256 of the (question, answer) rows used.")
+    pairs: int = Field(description="Pairs the answers step saw whose prompt is one of the questions.")
+
+
+class KeptAnswers(_Part):
+    """The answers of the pairs kept (both splits)."""
+
+    pairs: int
+    agreement: Agreement
+    chosen_correct_share: float | None = Field(
+        description="Share of kept pairs whose chosen answer is right (null without a reference or kept pairs)."
+    )
+    rejected_correct_share: float | None = Field(description="Share of kept pairs whose rejected answer is right.")
+
+
+class Answers(_Part):
+    """The answer checks (`answers` in the recipe): present only when they ran."""
+
+    reference: Annotated[ColumnReference | SetReference, Field(discriminator="kind")] | None = Field(
+        description="Where the reference answers came from; null: the pairs' answers were only compared."
+    )
+    pairs: int = Field(description="Pairs the answers step saw (those kept by the steps before it).")
+    agreement: Agreement = Field(description="Of the pairs the step saw.")
+    chosen: Correctness | None = Field(description="Chosen responses against the reference (null without one).")
+    rejected: Correctness | None = Field(description="Rejected responses against the reference.")
+    kept: KeptAnswers
+    fast: int = Field(description="Distinct answer comparisons decided by the plain-number path.")
+    math_verify: int = Field(description="Distinct answer comparisons sent to math-verify.")
+    timeouts: int = Field(description="Pairs over `answers.item_timeout` (undetermined); depends on machine speed.")
+    errors: int = Field(description="Pairs math-verify failed on (undetermined).")
+    worker_restarts: int
+
+
 class FileRecord(_Part):
     """A written data file. `rows` and `arrow_bytes` are absent in reports of older builds."""
 
@@ -155,6 +225,7 @@ class Report(_Part):
     near_duplicates: NearDuplicates
     decontamination: list[Contamination] = Field(description="Per benchmark, in the recipe's order.")
     lengths: Lengths
+    answers: Answers | None = Field(None, description="The answer checks; absent when they are off.")
     files: dict[str, FileRecord] = Field(description="The data files, by path in the folder; not README.md.")
 
     def written_splits(self) -> list[str]:
@@ -164,4 +235,7 @@ class Report(_Part):
     def to_json(self) -> str:
         """The text of report.json."""
         # json.dumps, not model_dump_json: the same number formatting as the files curate always wrote.
-        return json.dumps(self.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n"
+        data = self.model_dump(mode="json", by_alias=True)
+        if data["answers"] is None:  # off: the report of a build without the answer checks, unchanged
+            del data["answers"]
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from curate.config import Recipe
 from curate.render import CHATML_FIELD_DOCS
 from curate.report import Report
-from curate.steps import REASONS, STEPS
+from curate.steps import ANSWER_COLUMNS, REASONS, REFERENCE_COLUMNS, STEPS
 
 
 class DistilabelSourceRow(BaseModel):
@@ -36,7 +36,24 @@ class Message(BaseModel):
     role: Literal["system", "user", "assistant"]
 
 
-class _OutputRow(BaseModel):
+class _AnswerColumns(BaseModel):
+    """The answer columns, in the rows of builds with `answers.enabled` (the reference ones with a reference)."""
+
+    chosen_answer: str | None = Field(None, description=ANSWER_COLUMNS["chosen_answer"])
+    rejected_answer: str | None = Field(None, description=ANSWER_COLUMNS["rejected_answer"])
+    answer_agreement: Literal["same", "different", "undetermined"] | None = Field(
+        None, description=ANSWER_COLUMNS["answer_agreement"]
+    )
+    reference_answer: str | None = Field(None, description=REFERENCE_COLUMNS["reference_answer"])
+    chosen_correct: Literal["correct", "incorrect", "undetermined"] | None = Field(
+        None, description=REFERENCE_COLUMNS["chosen_correct"]
+    )
+    rejected_correct: Literal["correct", "incorrect", "undetermined"] | None = Field(
+        None, description=REFERENCE_COLUMNS["rejected_correct"]
+    )
+
+
+class _OutputRow(_AnswerColumns):
     model_config = ConfigDict(extra="forbid")
     score_chosen: float | None = Field(description="The chosen response's rating (null when the source has none).")
     score_rejected: float | None = Field(description="The rejected response's rating.")
@@ -59,8 +76,9 @@ class ConversationalRow(_OutputRow):
     rejected: list[Message] = Field(min_length=1, max_length=1, description="One assistant message.")
 
 
-class DroppedRow(BaseModel):
-    """A row of dropped/dropped-*.parquet: the input row as read, and why it was dropped."""
+class DroppedRow(_AnswerColumns):
+    """A row of dropped/dropped-*.parquet: the input row as read, and why it was dropped (with the answer
+    columns, null for rows dropped before the answers step, when it ran)."""
 
     model_config = ConfigDict(extra="forbid")
     source_row: int = Field(ge=0)

@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from curate.report import Report
+    from pydantic import BaseModel
+
+    from curate.answer_view import AnswerSample
+    from curate.report import Answers, Report
 
 
 def funnel_table(report: Report) -> Table:
@@ -36,4 +39,49 @@ def funnel_table(report: Report) -> Table:
         if share is not None:
             bias = f"chosen longer in {share:.1%}, median ratio {ratio:.2f}x ({report.lengths.unit})"
             table.add_row("length bias", split, bias, "", style="dim")
+    if report.answers is not None:
+        for what, figures in answer_lines(report.answers):
+            table.add_row("answers", what, figures, "", style="dim")
     return table
+
+
+def answer_lines(answers: Answers) -> list[tuple[str, str]]:
+    """The answer checks in a few lines: agreement before and after, correctness, how they were decided."""
+    lines = [("agreement", _states(answers.agreement)), ("kept agreement", _states(answers.kept.agreement))]
+    for side, verdicts in (("chosen", answers.chosen), ("rejected", answers.rejected)):
+        if verdicts is not None:
+            lines.append((side, _states(verdicts)))
+    if answers.kept.chosen_correct_share is not None:
+        lines.append(("kept chosen correct", f"{answers.kept.chosen_correct_share:.1%} of {answers.kept.pairs:,}"))
+    paths = f"{answers.fast:,} fast, {answers.math_verify:,} math-verify, {answers.timeouts:,} timeouts"
+    return [*lines, ("decided", paths)]
+
+
+def _states(counts: BaseModel) -> str:
+    return ", ".join(f"{state} {count:,}" for state, count in counts.model_dump().items())
+
+
+def answers_table(samples: list[AnswerSample], folder: str) -> Table:
+    """Per answer state, sample pairs: where each final answer was read, and what was read (in bold)."""
+    from rich.markup import escape
+
+    table = Table(title=f"curate answers: {folder}", show_lines=True)
+    for name in ("state", "row", "chosen: sentence -> answer", "rejected: sentence -> answer", "reference"):
+        table.add_column(name)
+    for sample in samples:
+        table.add_row(
+            sample.state,
+            escape(sample.where),
+            _read(sample.chosen_span, sample.chosen_answer),
+            _read(sample.rejected_span, sample.rejected_answer),
+            escape(sample.reference_answer or ""),
+        )
+    return table
+
+
+def _read(span: str | None, answer: str | None) -> str:
+    from rich.markup import escape
+
+    if answer is None:
+        return "[dim]no final answer[/dim]" + (f"\n{escape(span)}" if span else "")
+    return f"{escape(span or '')}\n-> [bold]{escape(answer)}[/bold]"

@@ -19,7 +19,7 @@ from curate.eval_sets import Benchmark
 from curate.output import DROPPED_COLUMNS
 from curate.pipeline import StepContext, StepContractError, run_pipeline
 from curate.sources.columns import DISTILABEL_COLUMNS, to_canonical
-from curate.steps import KEYS, REASONS, STEPS, Annotation
+from curate.steps import ANSWER_COLUMNS, KEYS, REASONS, REFERENCE_COLUMNS, STEPS, Annotation
 from curate.steps.decontaminate import contamination_report
 
 BENCH_ITEM = "Natalia sold clips to 48 of her friends in April and then half as many in May"
@@ -160,9 +160,11 @@ def test_dropped_row_schema_enums_are_the_registry():
 
 @pytest.fixture(scope="module")
 def length_bias_build(tmp_path_factory):
-    """The shipped sample with the length-bias rule on: every step drops rows, most of them (245 of 298) by `length`."""
+    """The shipped sample with the length-bias rule and the answer checks against references on: every step drops
+    rows (answers 52 as rejected_correct, length 193 as length_bias)."""
     out = tmp_path_factory.mktemp("bias") / "out"
     command = ["build", "--source", str(SAMPLE), "--decontaminate", str(BENCHMARK_SAMPLE), "--out", str(out)]
+    command += ["--reference", str(REPO / "data" / "sample-references.jsonl")]
     result = CliRunner().invoke(app, [*command, "--max-chosen-longer-share", "0.5"])
     assert result.exit_code == 0, result.output
     return out
@@ -171,7 +173,8 @@ def length_bias_build(tmp_path_factory):
 def test_every_dropped_row_of_a_build_validates_against_the_schema(length_bias_build):
     schema = json.loads((REPO / "schemas" / "dropped-row.schema.json").read_text(encoding="utf-8"))
     dropped = pl.read_parquet(length_bias_build / "dropped" / "*.parquet")
-    assert dropped.columns == DROPPED_COLUMNS  # the match columns decontaminate carries are not written
+    # the match columns decontaminate carries are not written; the answer columns are (the checks are on)
+    assert dropped.columns == [*DROPPED_COLUMNS, *ANSWER_COLUMNS, *REFERENCE_COLUMNS]
     assert set(dropped["step"]) == {s.name for s in STEPS}
     validator = jsonschema.Draft202012Validator(schema)
     for row in dropped.iter_rows(named=True):

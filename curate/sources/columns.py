@@ -25,6 +25,7 @@ CANONICAL_SCHEMA = {
     "chosen_rating": pl.Float64,
     "rejected_rating": pl.Float64,
     "rating_problem": pl.String,
+    "reference": pl.String,  # the pair's reference answer (`source.columns.reference`), else null
 }
 
 
@@ -60,7 +61,7 @@ def _first_present(present: set[str], *names: str) -> str | None:
 
 
 def to_canonical(frame: pl.DataFrame, columns: ColumnMap, origin: str) -> pl.DataFrame:
-    """One row per input row: row, system, prompt, chosen, rejected, ratings, rating_problem."""
+    """One row per input row: row, system, prompt, chosen, rejected, ratings, rating_problem, reference."""
     _require(frame, columns, origin)
     out = {"row": pl.Series("row", range(frame.height), pl.Int64)}
     for field in TEXT_FIELDS:
@@ -80,7 +81,19 @@ def to_canonical(frame: pl.DataFrame, columns: ColumnMap, origin: str) -> pl.Dat
         out[field] = rating
         problems.append(problem)
     out["rating_problem"] = pl.select(pl.coalesce(problems)).to_series().alias("rating_problem")
+    out["reference"] = _reference(frame[columns.reference], origin) if columns.reference else _nulls(frame.height)
     return pl.DataFrame(out).select(list(CANONICAL_SCHEMA)).cast(CANONICAL_SCHEMA)
+
+
+def _reference(column: pl.Series, origin: str) -> pl.Series:
+    """Reference answers as text: a number (`42`) is a value as good as the string "42"."""
+    if column.dtype.is_numeric() and column.dtype != pl.Boolean:
+        return column.cast(pl.String).alias("reference")
+    return _text(column, "reference", origin)
+
+
+def _nulls(height: int) -> pl.Series:
+    return pl.Series("reference", [None] * height, pl.String)
 
 
 def _require(frame: pl.DataFrame, columns: ColumnMap, origin: str) -> None:

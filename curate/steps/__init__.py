@@ -39,6 +39,8 @@ class Annotation:
     adds: tuple[str, ...]
     config: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    # Its columns are output: in the splits, and in the dropped rows (null in rows dropped before it ran).
+    written: bool = False
 
     def resolve(self) -> Callable[..., Any]:
         module, name = self.function.split(":")
@@ -80,6 +82,20 @@ KEYS = Annotation(
         "rejected_blank",
     ),
 )
+
+# What the answers step adds (curate/answers.py), with what each column means (the card and the row schemas say
+# it): each response's final answer and whether the two agree; with a reference answer, that answer and whether
+# each response reaches it.
+ANSWER_COLUMNS = {
+    "chosen_answer": "The chosen response's final answer as written (null: none found).",
+    "rejected_answer": "The rejected response's final answer as written (null: none found).",
+    "answer_agreement": "same, different or undetermined: do the two final answers agree.",
+}
+REFERENCE_COLUMNS = {
+    "reference_answer": "The reference answer (null: this prompt has none).",
+    "chosen_correct": "correct, incorrect or undetermined: the chosen answer against the reference.",
+    "rejected_correct": "correct, incorrect or undetermined: the rejected answer against the reference.",
+}
 
 STEPS = (
     Step(
@@ -167,6 +183,39 @@ STEPS = (
             adds=("cluster",),
             config=("near_dedup",),
         ),
+    ),
+    # After dedup (each answer is checked once, on the pairs that remain), before length (a dropped pair's
+    # lengths would be measured for nothing).
+    Step(
+        "answers",
+        "checking final answers",
+        (
+            Reason(
+                "chosen_incorrect",
+                "with a reference answer (`answers.reference`): the chosen response's final answer is not it",
+            ),
+            Reason(
+                "rejected_correct",
+                "with a reference answer: the rejected response's final answer is it, so the pair teaches the wrong "
+                "thing",
+            ),
+            Reason(
+                "same_final_answer",
+                "both responses reach the same final answer (`answers.drop_same_final_answer`): the pair teaches "
+                "style, not correctness",
+            ),
+        ),
+        reads=(*ANSWER_COLUMNS, *REFERENCE_COLUMNS),
+        config=("answers",),
+        annotate=Annotation(
+            "curate.steps.answers:with_answers",
+            reads=("prompt_key", "chosen", "rejected", "reference"),
+            adds=(*ANSWER_COLUMNS, *REFERENCE_COLUMNS),
+            config=("answers",),
+            context=("answer_references",),
+            written=True,
+        ),
+        runs_with="answer_references",
     ),
     Step(
         "length",
