@@ -9,6 +9,7 @@ The library API (the CLI only parses flags for it):
     report.rows_kept, report.dropped, report.splits
     audit = curate.check("curated", "teknium/OpenHermes-2.5-Mistral-7B")  # a `CheckReport`; needs '.[train]'
     audit.ok, audit.findings
+    curate.evaluate("trained", "eval", task_names=["gsm8k"], baseline="base")  # `curate eval`: accuracy before/after
 
 Errors are `curate.errors.CurateError`s (a message and a hint). The names below are imported on first use,
 so `import curate` (and `curate --help`) stays light.
@@ -26,6 +27,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "build": "curate.builder",
     "check": "curate.checker",
+    "evaluate": "curate.evaluation",
     "CheckReport": "curate.checker",
     "load_recipe": "curate.config",
     "Recipe": "curate.config",

@@ -1,4 +1,5 @@
 """Benchmarks to decontaminate against: the built-in GSM8K and MATH-500, any Hub dataset, or a local file.
+`curate eval` reads the same sets, with their reference answers (`load_rows`, `REFERENCE_COLUMNS`).
 
 Hub benchmarks are loaded with `datasets.load_dataset` (which caches them); an unreachable Hub is an error
 that names the ways out, never a silent skip.
@@ -19,6 +20,8 @@ BUILTIN = {
     "math500": BenchmarkSpec(name="math500", dataset="HuggingFaceH4/MATH-500", split="test", column="problem"),
 }
 ITEM_COLUMNS = ("problem", "question", "prompt", "instruction", "text", "input")
+# The reference answer, for `curate eval`: GSM8K's `answer` ("... #### 42"), MATH-500's `answer` (before `solution`).
+REFERENCE_COLUMNS = ("answer", "final_answer", "reference", "target", "solution")
 FILE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".parquet")
 WAY_OUT = (
     "Pass a local copy instead (--decontaminate PATH, a JSONL or parquet file with the items in a `question` "
@@ -80,7 +83,7 @@ def load_benchmarks(config: DecontaminateConfig) -> list[Benchmark]:
 
 
 def load_benchmark(spec: BenchmarkSpec) -> Benchmark:
-    rows, source = _local_rows(spec) if spec.path else _hub_rows(spec)
+    rows, source = load_rows(spec)
     column = spec.column or _detect_column(list(rows), spec)
     if column not in rows:
         raise InputError(
@@ -108,6 +111,17 @@ def _require_usable_items(spec: BenchmarkSpec, column: str, rows: int, items: li
     )
 
 
+def load_rows(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> tuple[dict[str, list], dict[str, Any]]:
+    """Every column of the set, and where it came from (the file's sha256, or the Hub commit). `way_out` replaces
+    the decontamination hints of Hub errors: (online hint, HF_HUB_OFFLINE hint)."""
+    return _local_rows(spec) if spec.path else _hub_rows(spec, way_out)
+
+
+def name_of(spec: BenchmarkSpec) -> str:
+    """The set's name in reports: the built-in's, the Hub id or the file name."""
+    return _name(spec)
+
+
 def _name(spec: BenchmarkSpec) -> str:
     return spec.name or spec.dataset or Path(spec.path or "").name
 
@@ -133,12 +147,12 @@ def _local_rows(spec: BenchmarkSpec) -> tuple[dict[str, list], dict[str, Any]]:
     return frame.to_dict(as_series=False), {"name": _name(spec), "path": path.as_posix(), "sha256": digest}
 
 
-def _hub_rows(spec: BenchmarkSpec) -> tuple[dict[str, list], dict[str, Any]]:
+def _hub_rows(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> tuple[dict[str, list], dict[str, Any]]:
     """The split through `datasets` (cached under HF_HOME), pinned to the commit the Hub resolves first."""
     from huggingface_hub import constants
 
-    sha = None if constants.HF_HUB_OFFLINE else _resolve_sha(spec)
-    with _benchmark_errors(spec):
+    sha = None if constants.HF_HUB_OFFLINE else _resolve_sha(spec, way_out)
+    with _benchmark_errors(spec, way_out):
         import datasets
 
         loaded = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=sha or spec.revision)
@@ -146,19 +160,20 @@ def _hub_rows(spec: BenchmarkSpec) -> tuple[dict[str, list], dict[str, Any]]:
     return loaded.to_dict(), {**source, "revision": spec.revision, "sha": sha}
 
 
-def _resolve_sha(spec: BenchmarkSpec) -> str:
+def _resolve_sha(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> str:
     """Ask the Hub first, with a short timeout: `load_dataset` retries for ~20 s before it gives up."""
     from huggingface_hub import HfApi
 
     from curate.hub_errors import PROBE_TIMEOUT
 
-    with _benchmark_errors(spec):
+    with _benchmark_errors(spec, way_out):
         return HfApi().dataset_info(spec.dataset, revision=spec.revision, timeout=PROBE_TIMEOUT).sha
 
 
 class _benchmark_errors:
-    def __init__(self, spec: BenchmarkSpec):
+    def __init__(self, spec: BenchmarkSpec, way_out: tuple[str, str] | None = None):
         self.spec = spec
+        self.way_out = way_out or (WAY_OUT, OFFLINE_WAY_OUT)
 
     def __enter__(self) -> None:
         return None
@@ -170,18 +185,18 @@ class _benchmark_errors:
 
         where = f"benchmark {_name(self.spec)} ({self.spec.dataset}, split {self.spec.split})"
         if isinstance(error, errors.RepositoryNotFoundError | errors.RevisionNotFoundError):
-            raise HubError(f"{where} not found on the Hub", hint=_way_out()) from None
+            raise HubError(f"{where} not found on the Hub", hint=_way_out(self.way_out)) from None
         if _unreachable(error):
-            raise HubError(f"cannot load {where}: {first_line(error)}", hint=_way_out()) from None
+            raise HubError(f"cannot load {where}: {first_line(error)}", hint=_way_out(self.way_out)) from None
         if isinstance(error, ValueError) and "split" in str(error).lower():
             raise InputError(f"{where}: {first_line(error)}", hint="Set `split:` for this benchmark in the recipe.")
         return False
 
 
-def _way_out() -> str:
+def _way_out(hints: tuple[str, str] = (WAY_OUT, OFFLINE_WAY_OUT)) -> str:
     from huggingface_hub import constants
 
-    return OFFLINE_WAY_OUT if constants.HF_HUB_OFFLINE else WAY_OUT
+    return hints[1] if constants.HF_HUB_OFFLINE else hints[0]
 
 
 def _unreachable(error: BaseException) -> bool:

