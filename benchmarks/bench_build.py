@@ -10,9 +10,14 @@ times and its fastest run is reported (all are printed). Exits 1 when curate
 and the baseline disagree on kept rows or on any per-reason drop count (near-duplicate prompts may
 differ by 0.5%: each side's MinHash proposes candidates with its own hash functions).
 
-Targets (issue): at 100k rows, curate at least 15x faster than the baseline and within 2.5x of the
-floor; at 1M rows (--no-baseline: the baseline takes about 20 minutes), peak RSS under 3 GiB and
-within 3x of the floor.
+curate is timed three ways: on the accelerated path (the C loops, `CURATE_PURE=0`), on the pure path
+(numpy and polars only, `CURATE_PURE=1`; its output folder must be byte-identical to the accelerated one,
+else exit 1) and on the same rows written as JSONL (accelerated).
+
+Targets (issues): at 100k rows, curate at least 15x faster than the baseline and within 2.5x of the
+floor, the pure path at most 4x the accelerated one, the JSONL source within 1.5x of the parquet one; at
+1M rows (--no-baseline: the baseline takes about 20 minutes), peak RSS under 3 GiB and within 3x of the
+floor.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 from rich.console import Console
 from rich.table import Table
 
@@ -58,11 +64,11 @@ def find_curate() -> str:
     return found
 
 
-def measure(name: str, command: list[str]) -> Run:
+def measure(name: str, command: list[str], env: dict[str, str] | None = None) -> Run:
     """Run command, parse the JSON it prints, and record its wall time and peak RSS."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=out, stderr=err)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, env={**os.environ, **(env or {})})
         # wait4 gives this one child's rusage; RUSAGE_CHILDREN would report the max over all
         # children so far, so a smaller second run would inherit the first one's peak.
         _, status, usage = os.wait4(proc.pid, 0)
@@ -80,10 +86,10 @@ def measure(name: str, command: list[str]) -> Run:
     return Run(name, seconds, usage.ru_maxrss / 1024, result)  # ru_maxrss is KiB on Linux
 
 
-def fastest(name: str, command: list[str], repeat: int) -> Run:
+def fastest(name: str, command: list[str], repeat: int, env: dict[str, str] | None = None) -> Run:
     """The fastest of `repeat` runs (each side alike): the machine's other work only ever adds time. All times
     are printed."""
-    runs = [measure(name, command) for _ in range(max(repeat, 1))]
+    runs = [measure(name, command, env) for _ in range(max(repeat, 1))]
     console.print(f"{name}: {', '.join(f'{run.seconds:.2f}' for run in runs)} s")
     return min(runs, key=lambda run: run.seconds)
 
@@ -172,11 +178,24 @@ def main(argv: list[str] | None = None) -> None:
         console.print(
             f"generated {args.rows:,} rows ({size:,.0f} MiB of parquet) in {time.perf_counter() - start:.1f} s"
         )
-        runs = []
+        runs, others = [], {}
         if curate:
             command = [curate, "build", "--source", str(source), "--decontaminate", str(benchmark)]
             with console.status("running curate build"):
-                runs.append(fastest("curate build", [*command, "--out", f"{tmp}/curate", "--json"], args.repeat))
+                accelerated = {"CURATE_PURE": "0"}
+                runs.append(
+                    fastest("curate build", [*command, "--out", f"{tmp}/curate", "--json"], args.repeat, accelerated)
+                )
+            with console.status("running curate build on the pure path"):
+                pure = [*command, "--out", f"{tmp}/pure", "--json"]
+                others["pure"] = fastest("curate build (pure)", pure, args.repeat, {"CURATE_PURE": "1"})
+            jsonl = Path(tmp) / "rows.jsonl"
+            pl.read_parquet(source).write_ndjson(jsonl)
+            command[command.index(str(source))] = str(jsonl)
+            with console.status("running curate build on a JSONL source"):
+                on_jsonl = [*command, "--out", f"{tmp}/jsonl", "--json"]
+                others["jsonl"] = fastest("curate build (JSONL source)", on_jsonl, args.repeat, accelerated)
+            identical = same_files(Path(tmp) / "curate", Path(tmp) / "pure")
         if not args.no_baseline:
             script = [sys.executable, str(HERE / "baseline_datasets.py"), str(source), f"{tmp}/baseline"]
             script += ["--benchmark", str(benchmark), "--json"]
@@ -184,7 +203,36 @@ def main(argv: list[str] | None = None) -> None:
                 runs.append(fastest("datasets baseline", script, args.repeat))
         with console.status("running the floor (polars read + write)"):
             floor = fastest("floor", [sys.executable, "-c", FLOOR, str(source), f"{tmp}/floor.parquet"], args.repeat)
+    if curate:
+        paths_report(runs[0], others, floor, identical)
     report(runs, args.rows, floor)
+
+
+def same_files(a: Path, b: Path) -> bool:
+    """Whether two folders hold the same files with the same bytes."""
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    others = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    return files == others and all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+
+
+def paths_report(accelerated: Run, others: dict[str, Run], floor: Run, identical: bool) -> None:
+    """The accelerated, pure and JSONL-source builds side by side, with the ratios the targets bound."""
+    table = Table(title="curate build: accelerated path, pure path, JSONL source")
+    for column in ["", "wall time (s)", "peak RSS (MiB)", "ratio", "target"]:
+        table.add_column(column, justify="right" if column else "left")
+    table.add_row("floor (polars read + write)", f"{floor.seconds:.2f}", f"{floor.peak_rss_mib:,.0f}", "", "")
+    ratio = accelerated.seconds / floor.seconds
+    rows = [("accelerated / floor", accelerated, ratio, 2.5)]
+    rows.append(("pure / accelerated", others["pure"], others["pure"].seconds / accelerated.seconds, 4.0))
+    rows.append(("JSONL / parquet source", others["jsonl"], others["jsonl"].seconds / accelerated.seconds, 1.5))
+    for label, run, ratio, target in rows:
+        mark = "[green]" if ratio <= target else "[bold red]"
+        table.add_row(label, f"{run.seconds:.2f}", f"{run.peak_rss_mib:,.0f}", f"{mark}{ratio:.2f}x[/]", f"{target}x")
+    console.print(table)
+    if not identical:
+        console.print("[bold red]MISMATCH: the pure path's folder differs from the accelerated one[/]")
+        raise SystemExit(1)
+    console.print("[green]the pure path wrote a folder byte-identical to the accelerated path's[/]")
 
 
 def report(runs: list[Run], rows: int, floor: Run) -> None:

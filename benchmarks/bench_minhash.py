@@ -3,9 +3,10 @@
     python benchmarks/bench_minhash.py [--rows 100000]
 
 Generates rows, takes their distinct prompts' shingles as curate's near-duplicate step makes them (boilerplate
-left out), and computes 80 MinHash values per prompt three ways in one run: curate (`curate/_minhash.c`, one
-thread and two), datasketch `MinHash.update_batch` with one object per prompt (the usual way), and datasketch
-`MinHash.bulk`. datasketch gets each shingle as its 8-byte key. Prints times and the ratios.
+left out), and computes 80 MinHash values per prompt in one run: curate (`curate/_minhash.c`, one thread and
+two), curate's pure path (`curate/pure.py`, numpy; its values must equal the C's, else exit 1), datasketch
+`MinHash.update_batch` with one object per prompt (the usual way), and datasketch `MinHash.bulk`. datasketch
+gets each shingle as its 8-byte key. Prints times and the ratios.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def timed(call) -> float:
     return time.perf_counter() - start
 
 
-def curate_minhash(count: int, shingles, threads: int) -> None:
+def curate_minhash(count: int, shingles, threads: int) -> np.ndarray:
     from curate import _minhash
     from curate.minhash_lsh import _permutations
 
@@ -60,7 +61,20 @@ def curate_minhash(count: int, shingles, threads: int) -> None:
     else:
         from curate.minhash_lsh import minhash
 
-        minhash(shingles, count)
+        signatures = minhash(shingles, count)
+    return signatures
+
+
+def pure_minhash(count: int, shingles) -> np.ndarray:
+    import os
+
+    from curate.minhash_lsh import minhash
+
+    os.environ["CURATE_PURE"] = "1"
+    try:
+        return minhash(shingles, count)
+    finally:
+        del os.environ["CURATE_PURE"]
 
 
 def by_prompt(shingles) -> list[list[bytes]]:
@@ -90,9 +104,11 @@ def main() -> None:
     count, shingles = prompt_shingles(args.rows)
     groups = by_prompt(shingles)
     console.print(f"{len(groups):,} prompts with shingles, {len(shingles.shingle):,} shingles, {PERMUTATIONS} values")
+    made = {}
     times = {
         "curate (C, 1 thread)": timed(lambda: curate_minhash(count, shingles, 1)),
-        "curate (C, 2 threads)": timed(lambda: curate_minhash(count, shingles, 2)),
+        "curate (C, 2 threads)": timed(lambda: made.update(c=curate_minhash(count, shingles, 2))),
+        "curate pure path (numpy, 2 threads)": timed(lambda: made.update(pure=pure_minhash(count, shingles))),
         "datasketch MinHash.update_batch per prompt": timed(lambda: datasketch_update_batch(groups)),
         "datasketch MinHash.bulk": timed(lambda: datasketch_bulk(groups)),
     }
@@ -102,8 +118,11 @@ def main() -> None:
     table.add_column("vs curate, 1 thread", justify="right")
     mine = times["curate (C, 1 thread)"]
     for name, seconds in times.items():
-        table.add_row(name, f"{seconds:.3f}", f"{seconds / mine:.0f}x")
+        table.add_row(name, f"{seconds:.3f}", f"{seconds / mine:.1f}x")
     console.print(table)
+    if not np.array_equal(made["c"], made["pure"]):
+        raise SystemExit("MISMATCH: the pure path's signatures differ from the C loop's")
+    console.print("the pure path's signatures equal the C loop's, bit for bit")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-/* curate._minhash: the loops behind near-duplicate search (curate/neardup.py) over numpy arrays.
+/* curate._minhash: the loops behind near-duplicate search (curate/minhash_lsh.py; curate/pure.py states each in numpy) over numpy arrays.
 
    signatures()  b-bit MinHash: per prompt and permutation i, min over its shingles s of (a_i * x + b_i) >> 16
                  in 32-bit arithmetic (multiply-shift hashing of x = the two halves of s xored: the top 16
@@ -8,8 +8,6 @@
                  and each bucket
                  of equal keys gives all its pairs (or, above `cap` prompts, each prompt with the next).
                  Pairs come back as sorted, distinct codes a << 32 | b with a < b.
-   merge()       the sorted union of two sorted arrays of distinct codes.
-   agreement()   per pair, how many signature values agree (the MinHash estimate of Jaccard, times width).
    jaccard()     per pair, whether the exact Jaccard similarity of the two shingle sets reaches a threshold.
 
    The GIL is released during each loop, so callers can run two at once. */
@@ -21,8 +19,9 @@
 #include <string.h>
 
 /* Compiled twice on x86-64 (AVX2 and plain), the loader picking what the CPU has: with AVX2 the 80
-   permutations of a shingle are 10 vector multiplies. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+   permutations of a shingle are 10 vector multiplies. That pick is a glibc ifunc: GCC on glibc only (not musl,
+   macOS or Windows, which get the plain loop; glibc's headers, included by Python.h, define __GLIBC__). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__GLIBC__)
 #define VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define VECTOR_CLONES
@@ -244,57 +243,6 @@ done:
     return result;
 }
 
-static PyObject *merge(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer a, b;
-    if (!PyArg_ParseTuple(args, "y*y*", &a, &b)) return NULL;
-    size_t na = (size_t)a.len / 8, nb = (size_t)b.len / 8;
-    uint64_t *out = malloc((na + nb) * 8 + 8);
-    PyObject *result = NULL;
-    if (!out) {
-        PyErr_NoMemory();
-    } else {
-        size_t k;
-        Py_BEGIN_ALLOW_THREADS;
-        k = merge_into(a.buf, na, b.buf, nb, out);
-        Py_END_ALLOW_THREADS;
-        result = PyBytes_FromStringAndSize((const char *)out, (Py_ssize_t)(k * 8));
-        free(out);
-    }
-    PyBuffer_Release(&a);
-    PyBuffer_Release(&b);
-    return result;
-}
-
-/* agreement(signatures uint16, width, codes uint64) -> uint8 bytes: per pair a << 32 | b, how many of the
-   `width` values of a and b are equal (MinHash's estimate of their Jaccard similarity, times width). */
-static PyObject *agreement(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer sig, codes;
-    Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "y*ny*", &sig, &width, &codes)) return NULL;
-    size_t n = (size_t)codes.len / 8;
-    Py_ssize_t prompts = width > 0 ? sig.len / (2 * width) : 0;
-    const uint64_t *c = codes.buf;
-    int ok = width > 0 && width <= 255;
-    for (size_t i = 0; ok && i < n; i++) ok = (Py_ssize_t)(c[i] >> 32) < prompts && (Py_ssize_t)(c[i] & 0xFFFFFFFF) < prompts;
-    PyObject *out = ok ? PyBytes_FromStringAndSize(NULL, (Py_ssize_t)n) : NULL;
-    if (!ok) PyErr_SetString(PyExc_ValueError, "agreement: width must be 1..255 and pairs within the signatures");
-    if (out) {
-        unsigned char *agree = (unsigned char *)PyBytes_AS_STRING(out);
-        const uint16_t *s = sig.buf;
-        Py_BEGIN_ALLOW_THREADS;
-        for (size_t i = 0; i < n; i++) {
-            const uint16_t *a = s + (c[i] >> 32) * width, *b = s + (c[i] & 0xFFFFFFFF) * width;
-            unsigned same = 0;
-            for (Py_ssize_t k = 0; k < width; k++) same += a[k] == b[k];
-            agree[i] = (unsigned char)same;
-        }
-        Py_END_ALLOW_THREADS;
-    }
-    PyBuffer_Release(&sig);
-    PyBuffer_Release(&codes);
-    return out;
-}
-
 /* jaccard(starts int64, shingles uint64, codes uint64, threshold) -> uint8 bytes: per pair a << 32 | b,
    1 when |A & B| / |A | B| >= threshold for the shingle sets A = shingles[starts[a]:starts[a + 1]] (distinct
    within a prompt) and B likewise. A is put in a small hash table, B's shingles are looked up in it. */
@@ -376,13 +324,19 @@ static PyMethodDef METHODS[] = {
     {"band_pairs", band_pairs, METH_VARARGS,
      "band_pairs(signatures uint16, width, present int32, system uint64, band_first, band_count, rows, cap) "
      "-> sorted distinct codes (uint64 bytes)"},
-    {"agreement", agreement, METH_VARARGS, "agreement(signatures uint16, width, codes uint64) -> uint8 bytes"},
     {"jaccard", jaccard, METH_VARARGS, "jaccard(starts int64, shingles uint64, codes uint64, threshold) -> uint8 bytes"},
-    {"merge", merge, METH_VARARGS, "merge(a uint64, b uint64) -> sorted union of two sorted distinct arrays"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_minhash", "MinHash and LSH loops.", -1, METHODS,
-                                    NULL, NULL, NULL, NULL};
+/* No state at all: the loops run without the GIL, so a free-threaded Python need not turn it back on. */
+static PyModuleDef_Slot SLOTS[] = {
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
 
-PyMODINIT_FUNC PyInit__minhash(void) { return PyModule_Create(&MODULE); }
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_minhash", "MinHash and LSH loops.", 0, METHODS,
+                                    SLOTS, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__minhash(void) { return PyModuleDef_Init(&MODULE); }

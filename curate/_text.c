@@ -1,10 +1,11 @@
 /* curate._text: the byte loops behind decontamination, near-duplicate shingles and response hashes.
 
    Each function reads a run of strings straight from an Arrow string_view array, polars' own layout (its
-   views, validity and data buffers, the index of the first string and the count), does one pass over the
-   bytes with the GIL released (so two threads use both cores), and returns bytes-like objects that numpy
-   reads without a copy, or strings that polars takes over through the Arrow C data interface (section
-   below). The rules are the ones `curate/words.py` states in Python:
+   views, validity and data buffers, as pyarrow exports them without a copy; the index of the first string
+   and the count), does one pass over the bytes with the GIL released (so two threads use both cores), and
+   returns bytes-like objects that numpy reads without a copy, or the buffers of an Arrow large_string array
+   that pyarrow takes over. The rules are the ones curate/pure.py states in numpy (its tables given by
+   `configure`, from curate/words.py and curate/normalize.py):
 
    match words   maximal runs of ASCII letters and digits, lowercased; every other character (any
                  byte of a non-ASCII character included) separates words. A word right after a
@@ -25,6 +26,41 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Portable spellings: GCC and clang builtins, MSVC intrinsics. */
+#if defined(_MSC_VER)
+#include <intrin.h>
+#define ALWAYS_INLINE static __forceinline
+static __forceinline int ctz32(unsigned x) {
+    unsigned long at;
+    _BitScanForward(&at, x);
+    return (int)at;
+}
+static __forceinline int ctz64(uint64_t x) { /* two 32-bit scans: _BitScanForward64 is x64 only */
+    return (uint32_t)x ? ctz32((unsigned)x) : 32 + ctz32((unsigned)(x >> 32));
+}
+#else
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#define ctz32(x) __builtin_ctz(x)
+#define ctz64(x) __builtin_ctzll(x)
+#endif
+#if defined(__SSE2__) || defined(_M_X64) || (defined(_M_IX86_FP) && _M_IX86_FP >= 2)
+#define HAVE_SSE2 1
+#include <emmintrin.h>
+#endif
+#if (defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) || defined(_MSC_VER)
+#define LITTLE_ENDIAN_LOADS 1 /* MSVC targets are all little-endian */
+#endif
+
+/* The rule tables, given by Python once at import (`configure`, from curate/words.py and the whitespace set of
+   curate/normalize.py): the rules are stated there only. */
+#define MAX_NAMES 32
+#define MAX_NAME 24
+static char SPACING[MAX_NAMES][MAX_NAME + 1], ALIASES[MAX_NAMES][MAX_NAME + 1];
+static uint64_t ALIAS_HASH[MAX_NAMES]; /* the word hash of the command each alias counts as */
+static int SPACING_COUNT, ALIAS_COUNT, CONFIGURED;
+static uint32_t WIDE_SPACES[MAX_NAMES]; /* whitespace outside ASCII */
+static int WIDE_SPACE_COUNT;
 
 #define WINDOW_PRIME 0x9E3779B97F4A7C15ULL
 #define LENGTH_MIX 0xD6E8FEB86659FD93ULL
@@ -67,12 +103,10 @@ static int buffer_push(Buffer *b, const void *item, size_t size) {
     return 0;
 }
 
-/* Read-only bytes through the buffer protocol, without a copy: either made here (from malloc, freed with the
-   block: outputs reach numpy as they are, where a copy of a large output costs as much again in page
-   faults), or a buffer of an imported Arrow array (`owner`, kept alive while the block is). */
+/* Read-only bytes made here (from malloc, freed with the block) through the buffer protocol: outputs reach
+   numpy and pyarrow as they are, where a copy of a large output costs as much again in page faults. */
 typedef struct {
-    PyObject_HEAD PyObject *owner;
-    char *data;
+    PyObject_HEAD char *data;
     Py_ssize_t len;
 } Block;
 
@@ -82,8 +116,7 @@ static int block_get(Block *self, Py_buffer *view, int flags) {
 }
 
 static void block_dealloc(Block *self) {
-    if (self->owner) Py_DECREF(self->owner);
-    else free(self->data);
+    free(self->data);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -95,15 +128,16 @@ static PyTypeObject BlockType = {
     .tp_dealloc = (destructor)block_dealloc,
     .tp_as_buffer = &BLOCK_PROCS,
     .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Bytes made by curate's C loops, or a buffer of an Arrow array (buffer protocol, read-only).",
+    .tp_doc = "Bytes made by curate's C loops (buffer protocol, read-only).",
 };
 
-/* A block of `len` bytes at `data`: owned (freed with the block) when `owner` is NULL, else `owner`'s. */
-static PyObject *block_new(PyObject *owner, const void *data, Py_ssize_t len) {
+/* A block that takes over the `len` bytes at `data` (freed with it, or here when the block cannot be made). */
+static PyObject *block_new(void *data, Py_ssize_t len) {
     Block *block = PyObject_New(Block, &BlockType);
-    if (!block) return NULL;
-    Py_XINCREF(owner);
-    block->owner = owner;
+    if (!block) {
+        free(data);
+        return NULL;
+    }
     block->data = (char *)data;
     block->len = len;
     return (PyObject *)block;
@@ -111,8 +145,7 @@ static PyObject *block_new(PyObject *owner, const void *data, Py_ssize_t len) {
 
 /* The buffer's bytes as a Block, which takes them over. */
 static PyObject *buffer_bytes(Buffer *b) {
-    PyObject *block = block_new(NULL, b->data, (Py_ssize_t)b->len);
-    if (!block) free(b->data);
+    PyObject *block = block_new(b->data, (Py_ssize_t)b->len);
     b->data = NULL;
     b->len = b->cap = 0;
     return block;
@@ -160,10 +193,14 @@ static int view_ok(const Texts *t, Py_ssize_t i) {
 static const char BAD_VIEWS[] = "not a valid string_view array: a view points outside its buffers";
 
 /* views: the views buffer; validity: the validity bitmap or None; data: a sequence of data buffers. Every
-   view is checked when `check_all`; otherwise the caller checks (view_ok) each one it reads. */
-static int texts_open_checked(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first,
-                              Py_ssize_t count, int check_all, Texts *t) {
+   view is checked. */
+static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first, Py_ssize_t count,
+                      Texts *t) {
     memset(t, 0, sizeof *t);
+    if (!CONFIGURED) {
+        PyErr_SetString(PyExc_RuntimeError, "call configure() with the rule tables first");
+        return -1;
+    }
     if (PyObject_GetBuffer(views, &t->views, PyBUF_SIMPLE) < 0) return -1;
     if (validity != Py_None) {
         if (PyObject_GetBuffer(validity, &t->validity, PyBUF_SIMPLE) < 0) {
@@ -195,7 +232,7 @@ static int texts_open_checked(PyObject *views, PyObject *validity, PyObject *dat
         PyErr_SetString(PyExc_ValueError, BAD_VIEWS);
         goto fail;
     }
-    for (Py_ssize_t i = 0; check_all && i < count; i++) {
+    for (Py_ssize_t i = 0; i < count; i++) {
         if (!view_ok(t, i)) {
             PyErr_SetString(PyExc_ValueError, BAD_VIEWS);
             goto fail;
@@ -207,10 +244,6 @@ fail:
     return -1;
 }
 
-static int texts_open(PyObject *views, PyObject *validity, PyObject *data, Py_ssize_t first, Py_ssize_t count,
-                      Texts *t) {
-    return texts_open_checked(views, validity, data, first, count, 1, t);
-}
 
 static inline const unsigned char *text_at(const Texts *t, Py_ssize_t i, Py_ssize_t *len) {
     Py_ssize_t at = t->first + i;
@@ -228,233 +261,9 @@ static inline const unsigned char *text_at(const Texts *t, Py_ssize_t i, Py_ssiz
     return (const unsigned char *)t->data[index].buf + offset;
 }
 
-/* ---- Arrow C data interface: polars' string columns in, large_string columns out -------------------
+/* ---- output strings: Arrow large_string buffers (offsets, data), which pyarrow takes over ----------- */
 
-   polars exports a column through `__arrow_c_stream__` (string_view, "vu") and imports any object with
-   `__arrow_c_array__`, so the loops read its buffers and hand back their results without pyarrow. */
-
-struct ArrowSchema {
-    const char *format, *name, *metadata;
-    int64_t flags, n_children;
-    struct ArrowSchema **children, *dictionary;
-    void (*release)(struct ArrowSchema *);
-    void *private_data;
-};
-
-struct ArrowArray {
-    int64_t length, null_count, offset, n_buffers, n_children;
-    const void **buffers;
-    struct ArrowArray **children, *dictionary;
-    void (*release)(struct ArrowArray *);
-    void *private_data;
-};
-
-struct ArrowArrayStream {
-    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *);
-    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *);
-    const char *(*get_last_error)(struct ArrowArrayStream *);
-    void (*release)(struct ArrowArrayStream *);
-    void *private_data;
-};
-
-/* An imported array: alive while any Block of its buffers is. */
-typedef struct {
-    PyObject_HEAD struct ArrowArray array;
-} ImportedArray;
-
-static void imported_dealloc(ImportedArray *self) {
-    if (self->array.release) self->array.release(&self->array);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyTypeObject ImportedArrayType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.ImportedArray",
-    .tp_basicsize = sizeof(ImportedArray),
-    .tp_dealloc = (destructor)imported_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "An Arrow array imported from polars, released when the last of its buffers goes.",
-};
-
-/* The next array of the stream into `into` (release NULL at the end); -1 with an error set. */
-static int stream_next(struct ArrowArrayStream *stream, struct ArrowArray *into) {
-    memset(into, 0, sizeof *into);
-    int code = stream->get_next(stream, into);
-    if (code) {
-        const char *why = stream->get_last_error ? stream->get_last_error(stream) : NULL;
-        PyErr_Format(PyExc_ValueError, "reading the Arrow stream failed (%d): %s", code, why ? why : "no message");
-        return -1;
-    }
-    return 0;
-}
-
-/* string_view(series) -> (views, validity or None, [data buffers], offset, length): the buffers of a
-   one-chunk polars String series, read through its Arrow C stream (the views and data stay polars'). */
-static PyObject *py_string_view(PyObject *Py_UNUSED(self), PyObject *series) {
-    PyObject *capsule = PyObject_CallMethod(series, "__arrow_c_stream__", NULL);
-    if (!capsule) return NULL;
-    struct ArrowArrayStream *stream = PyCapsule_GetPointer(capsule, "arrow_array_stream");
-    ImportedArray *owner = NULL;
-    PyObject *result = NULL;
-    struct ArrowSchema schema = {0};
-    if (!stream) goto done;
-    if (stream->get_schema(stream, &schema)) {
-        PyErr_SetString(PyExc_ValueError, "the Arrow stream gave no schema");
-        goto done;
-    }
-    int is_view = schema.format && strcmp(schema.format, "vu") == 0;
-    if (!is_view)
-        PyErr_Format(PyExc_ValueError, "expected a string_view (vu) column, got format %s",
-                     schema.format ? schema.format : "(none)");
-    if (schema.release) schema.release(&schema);
-    if (!is_view) goto done;
-    owner = PyObject_New(ImportedArray, &ImportedArrayType);
-    if (!owner) goto done;
-    memset(&owner->array, 0, sizeof owner->array);
-    if (stream_next(stream, &owner->array) < 0) goto done;
-    struct ArrowArray *a = &owner->array;
-    if (!a->release) { /* no chunk: an empty column */
-        result = Py_BuildValue("y#O[]nn", "", (Py_ssize_t)0, Py_None, (Py_ssize_t)0, (Py_ssize_t)0);
-        goto done;
-    }
-    struct ArrowArray extra;
-    if (stream_next(stream, &extra) < 0) goto done;
-    if (extra.release) {
-        extra.release(&extra);
-        PyErr_SetString(PyExc_ValueError, "expected one chunk: rechunk the series first");
-        goto done;
-    }
-    if (a->n_buffers < 3 || a->n_children != 0 || a->offset < 0 || a->length < 0) {
-        PyErr_SetString(PyExc_ValueError, "not a string_view array");
-        goto done;
-    }
-    int64_t rows = a->offset + a->length, ndata = a->n_buffers - 3;
-    const int64_t *sizes = a->buffers[a->n_buffers - 1];
-    if ((ndata && !sizes) || (rows && !a->buffers[1])) {
-        PyErr_SetString(PyExc_ValueError, "a string_view array without its views or buffer sizes");
-        goto done;
-    }
-    PyObject *data = PyList_New((Py_ssize_t)ndata);
-    PyObject *views = block_new((PyObject *)owner, a->buffers[1], (Py_ssize_t)(16 * rows));
-    PyObject *validity =
-        a->buffers[0] ? block_new((PyObject *)owner, a->buffers[0], (Py_ssize_t)((rows + 7) / 8)) : Py_NewRef(Py_None);
-    int ok = data && views && validity;
-    for (int64_t k = 0; ok && k < ndata; k++) {
-        PyObject *buffer = block_new((PyObject *)owner, a->buffers[2 + k], (Py_ssize_t)sizes[k]);
-        if (!buffer) ok = 0;
-        else PyList_SET_ITEM(data, (Py_ssize_t)k, buffer);
-    }
-    if (ok) result = Py_BuildValue("OOOnn", views, validity, data, (Py_ssize_t)a->offset, (Py_ssize_t)a->length);
-    Py_XDECREF(data);
-    Py_XDECREF(views);
-    Py_XDECREF(validity);
-done:
-    Py_XDECREF(owner);
-    Py_DECREF(capsule); /* its destructor releases the stream; the array is released with its last buffer */
-    return result;
-}
-
-/* Strings made here (offsets and data from malloc), handed to polars once through `__arrow_c_array__` as a
-   large_string array, whose release frees them. */
-typedef struct {
-    PyObject_HEAD int64_t *offsets;
-    char *data;
-    int64_t length;
-} LargeStrings;
-
-typedef struct {
-    int64_t *offsets;
-    char *data;
-    const void *buffers[3];
-} ExportedStrings;
-
-static void exported_release(struct ArrowArray *array) {
-    ExportedStrings *own = array->private_data;
-    free(own->offsets);
-    free(own->data);
-    free(own);
-    array->release = NULL;
-}
-
-static void schema_release(struct ArrowSchema *schema) { schema->release = NULL; }
-
-static void schema_capsule_free(PyObject *capsule) {
-    struct ArrowSchema *schema = PyCapsule_GetPointer(capsule, "arrow_schema");
-    if (schema && schema->release) schema->release(schema);
-    free(schema);
-}
-
-static void array_capsule_free(PyObject *capsule) {
-    struct ArrowArray *array = PyCapsule_GetPointer(capsule, "arrow_array");
-    if (array && array->release) array->release(array);
-    free(array);
-}
-
-static PyObject *large_strings_export(LargeStrings *self, PyObject *args, PyObject *kwargs) {
-    static char *names[] = {"requested_schema", NULL};
-    PyObject *requested = Py_None;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O", names, &requested)) return NULL;
-    if (!self->offsets) {
-        PyErr_SetString(PyExc_ValueError, "these strings were exported already");
-        return NULL;
-    }
-    struct ArrowSchema *schema = calloc(1, sizeof *schema);
-    struct ArrowArray *array = calloc(1, sizeof *array);
-    ExportedStrings *own = calloc(1, sizeof *own);
-    if (!schema || !array || !own) {
-        free(schema);
-        free(array);
-        free(own);
-        return PyErr_NoMemory();
-    }
-    *schema = (struct ArrowSchema){.format = "U", .name = "", .flags = 2 /* nullable */, .release = schema_release};
-    own->offsets = self->offsets;
-    own->data = self->data;
-    own->buffers[0] = NULL;
-    own->buffers[1] = self->offsets;
-    own->buffers[2] = self->data;
-    *array = (struct ArrowArray){.length = self->length, .n_buffers = 3, .buffers = own->buffers,
-                                 .release = exported_release, .private_data = own};
-    self->offsets = NULL; /* the array owns them now */
-    self->data = NULL;
-    PyObject *schema_capsule = PyCapsule_New(schema, "arrow_schema", schema_capsule_free);
-    if (!schema_capsule) {
-        free(schema);
-        exported_release(array);
-        free(array);
-        return NULL;
-    }
-    PyObject *array_capsule = PyCapsule_New(array, "arrow_array", array_capsule_free);
-    if (!array_capsule) {
-        Py_DECREF(schema_capsule);
-        exported_release(array);
-        free(array);
-        return NULL;
-    }
-    return Py_BuildValue("NN", schema_capsule, array_capsule);
-}
-
-static void large_strings_dealloc(LargeStrings *self) {
-    free(self->offsets);
-    free(self->data);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
-static PyMethodDef LARGE_STRINGS_METHODS[] = {
-    {"__arrow_c_array__", (PyCFunction)(void (*)(void))large_strings_export, METH_VARARGS | METH_KEYWORDS,
-     "The strings as an Arrow large_string array (schema and array capsules); once."},
-    {NULL, NULL, 0, NULL},
-};
-
-static PyTypeObject LargeStringsType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "curate._text.LargeStrings",
-    .tp_basicsize = sizeof(LargeStrings),
-    .tp_dealloc = (destructor)large_strings_dealloc,
-    .tp_methods = LARGE_STRINGS_METHODS,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Strings made by curate's C loops, for `pl.Series` (Arrow PyCapsule interface).",
-};
-
-/* One output column being written: n + 1 offsets and the data from malloc, handed over as LargeStrings. */
+/* One output column being written: n + 1 int64 offsets and the data, from malloc. */
 typedef struct {
     int64_t *offsets;
     char *data;
@@ -483,15 +292,18 @@ static inline void column_put(Column *c, const void *bytes, size_t n) {
     c->at += n;
 }
 
+/* (offsets Block, data Block): the column's buffers, taken over. */
 static PyObject *column_strings(Column *c, Py_ssize_t count) {
-    LargeStrings *strings = PyObject_New(LargeStrings, &LargeStringsType);
-    if (!strings) return NULL;
-    strings->offsets = c->offsets;
-    strings->data = c->data;
-    strings->length = count;
+    PyObject *offsets = block_new(c->offsets, (Py_ssize_t)(count + 1) * 8);
+    PyObject *data = block_new(c->data, (Py_ssize_t)c->at);
     c->offsets = NULL;
     c->data = NULL;
-    return (PyObject *)strings;
+    if (!offsets || !data) {
+        Py_XDECREF(offsets);
+        Py_XDECREF(data);
+        return NULL;
+    }
+    return Py_BuildValue("NN", offsets, data);
 }
 
 /* ---- match words ------------------------------------------------------------------------------- */
@@ -505,11 +317,6 @@ static void init_tables(void) {
     for (int c = 'A'; c <= 'Z'; c++) LOWER[c] = (unsigned char)(c - 'A' + 'a');
 }
 
-static const char *LATEX_SPACING[] = {"displaystyle", "textstyle", "qquad", "quad", "left", "right", "big",
-                                      "bigl", "bigr", "bigg", "biggl", "biggr", NULL};
-
-static uint64_t FRAC_HASH, BINOM_HASH;
-
 /* 1 if the word p[0..n) (any case) is `name` (lowercase). */
 static inline int word_is(const unsigned char *p, size_t n, const char *name) {
     if (strlen(name) != n) return 0;
@@ -518,12 +325,12 @@ static inline int word_is(const unsigned char *p, size_t n, const char *name) {
     return 1;
 }
 
-/* A word right after a backslash: 0 to emit it, 1 to skip it, 2 for \frac, 3 for \binom. */
+/* A word right after a backslash: 0 to emit it, 1 to skip it, 2 + k for alias k. */
 static int latex_word(const unsigned char *p, size_t n) {
-    for (const char **name = LATEX_SPACING; *name; name++)
-        if (word_is(p, n, *name)) return 1;
-    if (word_is(p, n, "dfrac") || word_is(p, n, "tfrac")) return 2;
-    if (word_is(p, n, "dbinom") || word_is(p, n, "tbinom")) return 3;
+    for (int k = 0; k < SPACING_COUNT; k++)
+        if (word_is(p, n, SPACING[k])) return 1;
+    for (int k = 0; k < ALIAS_COUNT; k++)
+        if (word_is(p, n, ALIASES[k])) return 2 + k;
     return 0;
 }
 
@@ -533,7 +340,7 @@ typedef void (*WordSink)(void *state, uint64_t word);
    how many bytes of the text start at p: when 8 are there, one load replaces the byte loop. */
 static inline uint64_t word_chunk(const unsigned char *p, size_t m, size_t avail) {
     uint64_t chunk = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef LITTLE_ENDIAN_LOADS
     if (avail >= 8) {
         memcpy(&chunk, p, 8);
         uint64_t mask = m == 8 ? ~0ULL : (1ULL << (8 * m)) - 1;
@@ -554,8 +361,7 @@ static inline uint64_t word_hash(const unsigned char *p, size_t n, size_t avail)
     return h;
 }
 
-#ifdef __SSE2__
-#include <emmintrin.h>
+#ifdef HAVE_SSE2
 
 /* Bit k set when byte k of the 16 at p is an ASCII letter or digit. */
 static inline uint64_t alnum_mask16(const unsigned char *p) {
@@ -583,14 +389,14 @@ static inline uint64_t alnum_mask(const unsigned char *p, Py_ssize_t avail) {
 #endif
 
 /* One match word p[start..end) of the text p[0..len): its hash, or none for a LaTeX spacing command. */
-static inline __attribute__((always_inline)) void word_at(const unsigned char *p, Py_ssize_t len, Py_ssize_t start,
-                                                          Py_ssize_t end, WordSink emit, void *state) {
+ALWAYS_INLINE void word_at(const unsigned char *p, Py_ssize_t len, Py_ssize_t start, Py_ssize_t end, WordSink emit,
+                           void *state) {
     size_t n = (size_t)(end - start);
     if (start > 0 && p[start - 1] == '\\') {
         int kind = latex_word(p + start, n);
         if (kind == 1) return;
         if (kind >= 2) {
-            emit(state, kind == 2 ? FRAC_HASH : BINOM_HASH);
+            emit(state, ALIAS_HASH[kind - 2]);
             return;
         }
     }
@@ -600,9 +406,8 @@ static inline __attribute__((always_inline)) void word_at(const unsigned char *p
 /* Calls `emit` for each match word of the text, in order. Always inlined, so that each caller's sink is
    inlined into the loop too. With SSE2, 64 bytes are classified at once and words found from the bits
    where the class changes. */
-static inline __attribute__((always_inline)) void each_word(const unsigned char *p, Py_ssize_t len, WordSink emit,
-                                                            void *state) {
-#ifdef __SSE2__
+ALWAYS_INLINE void each_word(const unsigned char *p, Py_ssize_t len, WordSink emit, void *state) {
+#ifdef HAVE_SSE2
     Py_ssize_t start = -1; /* where the current word began; -1 between words */
     uint64_t previous = 0; /* 1 when the byte before this block is a letter or digit */
     for (Py_ssize_t base = 0; base < len; base += 64) {
@@ -610,7 +415,7 @@ static inline __attribute__((always_inline)) void each_word(const unsigned char 
         uint64_t changes = mask ^ ((mask << 1) | previous);
         previous = mask >> 63;
         while (changes) {
-            Py_ssize_t at = base + __builtin_ctzll(changes);
+            Py_ssize_t at = base + ctz64(changes);
             changes &= changes - 1;
             if (start < 0) {
                 start = at;
@@ -1043,10 +848,11 @@ static PyObject *py_find(PyObject *Py_UNUSED(self), PyObject *args) {
 static unsigned char SPACE[256];
 #define STABLE_BELOW 0x3000 /* the bitmap of NFC-stable characters covers the code points below this */
 
-/* Unicode White_Space outside ASCII, as polars' (Rust's) `\s` and `strip_chars` see it. */
+/* Whitespace outside ASCII (the configured set: Unicode White_Space, as polars' `\s` and `strip_chars`). */
 static inline int unicode_space(uint32_t c) {
-    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
+    for (int k = 0; k < WIDE_SPACE_COUNT; k++)
+        if (WIDE_SPACES[k] == c) return 1;
+    return 0;
 }
 
 /* The code point starting at p[0] (a non-ASCII lead byte of valid UTF-8) and its length in bytes. */
@@ -1091,7 +897,7 @@ static inline size_t collapse_into(const unsigned char *p, Py_ssize_t len, const
     int pending_space = 0, started = 0;
     Py_ssize_t j = 0;
     while (j < len) {
-#ifdef __SSE2__
+#ifdef HAVE_SSE2
         if (len - j >= 16) {
             /* Printable ASCII with single spaces between words (most of prose) is copied as it is, 16 bytes
                at a time, up to the first byte that is not: a control or non-ASCII byte, or a space right
@@ -1102,7 +908,7 @@ static inline size_t collapse_into(const unsigned char *p, Py_ssize_t len, const
             unsigned spaces = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(block, _mm_set1_epi8(' ')));
             unsigned after_space = (spaces << 1) | (unsigned)(pending_space || !started);
             unsigned stop = (~printable | (spaces & after_space)) & 0xFFFF;
-            unsigned run = stop ? (unsigned)__builtin_ctz(stop) : 16;
+            unsigned run = stop ? (unsigned)ctz32(stop) : 16;
             if (run) {
                 if (pending_space) out[at++] = ' ';
                 _mm_storeu_si128((__m128i *)(out + at), block); /* the bytes past the run are overwritten later */
@@ -1207,8 +1013,8 @@ static PyObject *py_space_hashes(PyObject *Py_UNUSED(self), PyObject *args) {
 
 /* ---- collapse_spaces(): each text with its whitespace runs made one space, ends stripped ------------ */
 
-/* collapse_spaces(views, validity, data, first, count, stable) -> (strings, flags, hashes): the collapsed
-   texts as LargeStrings (for `pl.Series`; nulls come out as ""); per text a flag for a character NFC might
+/* collapse_spaces(views, validity, data, first, count, stable) -> ((offsets, data), flags, hashes): the
+   collapsed texts as large_string buffers (nulls come out as ""); per text a flag for a character NFC might
    change (the caller normalises those texts itself); and the bytes_hash of each collapsed text. */
 static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
     Texts t;
@@ -1260,123 +1066,63 @@ static PyObject *py_collapse_spaces(PyObject *Py_UNUSED(self), PyObject *args) {
     return Py_BuildValue("NNN", strings, flags, hash_bytes);
 }
 
-/* ---- render_chatml(): OpenHermes ChatML triples straight from the kept rows' buffers ------------------ */
+/* ---- configure(): the rule tables, from Python ---------------------------------------------------- */
 
-/* p[0..*len) without leading and trailing Unicode White_Space (polars' `strip_chars()`). */
-static const unsigned char *strip_spaces(const unsigned char *p, Py_ssize_t *len) {
-    Py_ssize_t a = 0, b = *len;
-    while (a < b) {
-        int size = 1;
-        if (p[a] < 0x80 ? !SPACE[p[a]] : !unicode_space(decode(p + a, b - a, &size))) break;
-        a += size;
+/* A LaTeX command name: 1..MAX_NAME lowercase ASCII letters or digits, copied into `into`. */
+static int copy_name(PyObject *item, char *into) {
+    Py_ssize_t n;
+    const char *name = PyUnicode_Check(item) ? PyUnicode_AsUTF8AndSize(item, &n) : NULL;
+    if (!name) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "LaTeX names must be str");
+        return -1;
     }
-    while (b > a) {
-        Py_ssize_t start = b - 1;
-        while (start > a && (p[start] & 0xC0) == 0x80) start--; /* back to the character's first byte */
-        int size = 1;
-        if (p[start] < 0x80 ? !SPACE[p[start]] : !unicode_space(decode(p + start, b - start, &size))) break;
-        b = start;
+    int ok = n >= 1 && n <= MAX_NAME;
+    for (Py_ssize_t k = 0; ok && k < n; k++) ok = LOWER[(unsigned char)name[k]] == (unsigned char)name[k];
+    if (!ok) {
+        PyErr_Format(PyExc_ValueError, "a LaTeX name must be 1..%d lowercase ASCII letters or digits", MAX_NAME);
+        return -1;
     }
-    *len = b - a;
-    return p + a;
+    memcpy(into, name, (size_t)n + 1);
+    return 0;
 }
 
-static const char SYSTEM_START[] = "<|im_start|>system\n", TURN_END[] = "<|im_end|>\n",
-                  USER_START[] = "<|im_start|>user\n", ASSISTANT_START[] = "<|im_start|>assistant\n",
-                  RESPONSE_END[] = "<|im_end|>";
-#define LITERAL(s) (sizeof(s) - 1)
-
-/* Opens one (views, validity, data, first, count) tuple; its views are the caller's to check (view_ok). */
-static int texts_open_tuple(PyObject *spec, Texts *t) {
-    PyObject *views, *validity, *data;
-    Py_ssize_t first, count;
-    if (!PyArg_ParseTuple(spec, "OOOnn", &views, &validity, &data, &first, &count)) return -1;
-    return texts_open_checked(views, validity, data, first, count, 0, t);
-}
-
-/* render_chatml(system, prompt, chosen, rejected, rows, default_system) -> (prompt, chosen, rejected) as
-   LargeStrings: for each index in `rows` (int64 bytes) into the four columns (each a (views, validity, data,
-   first, count) tuple), the rendering of curate/render.py: the row's system text stripped, else
-   `default_system` (stripped by the caller), as a system turn when not empty; the stripped prompt as the user
-   turn, then the assistant header; each response stripped, then <|im_end|>. */
-static PyObject *py_render_chatml(PyObject *Py_UNUSED(self), PyObject *args) {
-    PyObject *specs[4];
-    Py_buffer rows, fallback;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!y*y*", &PyTuple_Type, &specs[0], &PyTuple_Type, &specs[1], &PyTuple_Type,
-                          &specs[2], &PyTuple_Type, &specs[3], &rows, &fallback))
-        return NULL;
-    Texts cols[4];
-    int opened = 0;
-    PyObject *result = NULL;
-    Column out[3] = {{0}};
-    for (; opened < 4; opened++)
-        if (texts_open_tuple(specs[opened], &cols[opened]) < 0) goto done;
-    const int64_t *index = rows.buf;
-    Py_ssize_t n = rows.len / 8;
-    if (rows.len % 8) {
-        PyErr_SetString(PyExc_ValueError, "rows must be int64 bytes");
-        goto done;
+/* configure(spacing, aliases, whitespace): LaTeX spacing commands (no word), (alias, command) pairs (the alias
+   counts as the command) and every whitespace character, as curate/words.py and curate/normalize.py state them. */
+static PyObject *py_configure(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *spacing, *aliases, *spaces;
+    if (!PyArg_ParseTuple(args, "OOU", &spacing, &aliases, &spaces)) return NULL;
+    PyObject *names = PySequence_Fast(spacing, "spacing must be a sequence of str");
+    PyObject *pairs = names ? PySequence_Fast(aliases, "aliases must be a sequence of (alias, command)") : NULL;
+    int ok = pairs && PySequence_Fast_GET_SIZE(names) <= MAX_NAMES && PySequence_Fast_GET_SIZE(pairs) <= MAX_NAMES &&
+             PyUnicode_GET_LENGTH(spaces) <= MAX_NAMES;
+    if (pairs && !ok) PyErr_Format(PyExc_ValueError, "at most %d names, aliases and wide spaces", MAX_NAMES);
+    for (Py_ssize_t k = 0; ok && k < PySequence_Fast_GET_SIZE(names); k++)
+        ok = copy_name(PySequence_Fast_GET_ITEM(names, k), SPACING[k]) == 0;
+    char command[MAX_NAME + 1];
+    for (Py_ssize_t k = 0; ok && k < PySequence_Fast_GET_SIZE(pairs); k++) {
+        PyObject *pair = PySequence_Fast_GET_ITEM(pairs, k);
+        ok = PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2;
+        if (!ok) PyErr_SetString(PyExc_TypeError, "aliases must be (alias, command) tuples");
+        ok = ok && copy_name(PyTuple_GET_ITEM(pair, 0), ALIASES[k]) == 0 &&
+             copy_name(PyTuple_GET_ITEM(pair, 1), command) == 0;
+        if (ok) ALIAS_HASH[k] = word_hash((const unsigned char *)command, strlen(command), strlen(command));
     }
-    size_t sizes[3] = {0, 0, 0};
-    for (Py_ssize_t r = 0; r < n; r++) { /* only the rows rendered are checked: a shard reads few of them */
-        for (int k = 0; k < 4; k++) {
-            if (index[r] < 0 || index[r] >= cols[k].count || !view_ok(&cols[k], index[r])) {
-                PyErr_SetString(PyExc_ValueError, "a row index is outside the columns, or its view is bad");
-                goto done;
-            }
-            if (k > 0 && text_null(&cols[k], index[r])) {
-                PyErr_SetString(PyExc_ValueError, "a prompt or response to render is null");
-                goto done;
-            }
+    if (ok) {
+        SPACING_COUNT = (int)PySequence_Fast_GET_SIZE(names);
+        ALIAS_COUNT = (int)PySequence_Fast_GET_SIZE(pairs);
+        for (int c = 0; c < 256; c++) SPACE[c] = 0;
+        WIDE_SPACE_COUNT = 0;
+        for (Py_ssize_t k = 0; k < PyUnicode_GET_LENGTH(spaces); k++) {
+            Py_UCS4 c = PyUnicode_READ_CHAR(spaces, k);
+            if (c < 0x80) SPACE[c] = 1;
+            else WIDE_SPACES[WIDE_SPACE_COUNT++] = (uint32_t)c;
         }
-        Py_ssize_t len[4];
-        for (int k = 0; k < 4; k++) text_at(&cols[k], index[r], &len[k]);
-        size_t system = (size_t)(len[0] > fallback.len ? len[0] : fallback.len);
-        sizes[0] += LITERAL(SYSTEM_START) + system + 2 * LITERAL(TURN_END) + LITERAL(USER_START) + (size_t)len[1] +
-                    LITERAL(ASSISTANT_START);
-        sizes[1] += (size_t)len[2] + LITERAL(RESPONSE_END);
-        sizes[2] += (size_t)len[3] + LITERAL(RESPONSE_END);
+        CONFIGURED = 1;
     }
-    for (int k = 0; k < 3; k++)
-        if (column_open(&out[k], n, sizes[k]) < 0) goto done;
-    Py_BEGIN_ALLOW_THREADS;
-    for (Py_ssize_t r = 0; r < n; r++) {
-        Py_ssize_t len[4];
-        const unsigned char *text[4];
-        for (int k = 0; k < 4; k++) text[k] = strip_spaces(text_at(&cols[k], index[r], &len[k]), &len[k]);
-        if (len[0] == 0) {
-            text[0] = fallback.buf;
-            len[0] = fallback.len;
-        }
-        if (len[0]) {
-            column_put(&out[0], SYSTEM_START, LITERAL(SYSTEM_START));
-            column_put(&out[0], text[0], (size_t)len[0]);
-            column_put(&out[0], TURN_END, LITERAL(TURN_END));
-        }
-        column_put(&out[0], USER_START, LITERAL(USER_START));
-        column_put(&out[0], text[1], (size_t)len[1]);
-        column_put(&out[0], TURN_END, LITERAL(TURN_END));
-        column_put(&out[0], ASSISTANT_START, LITERAL(ASSISTANT_START));
-        for (int k = 1; k < 3; k++) {
-            column_put(&out[k], text[k + 1], (size_t)len[k + 1]);
-            column_put(&out[k], RESPONSE_END, LITERAL(RESPONSE_END));
-        }
-        for (int k = 0; k < 3; k++) out[k].offsets[r + 1] = (int64_t)out[k].at;
-    }
-    Py_END_ALLOW_THREADS;
-    PyObject *made[3] = {NULL, NULL, NULL};
-    for (int k = 0; k < 3; k++) made[k] = column_strings(&out[k], n);
-    if (made[0] && made[1] && made[2]) result = Py_BuildValue("NNN", made[0], made[1], made[2]);
-    else for (int k = 0; k < 3; k++) Py_XDECREF(made[k]);
-done:
-    for (int k = 0; k < 3; k++) {
-        free(out[k].offsets);
-        free(out[k].data);
-    }
-    for (int k = 0; k < opened; k++) texts_close(&cols[k]);
-    PyBuffer_Release(&rows);
-    PyBuffer_Release(&fallback);
-    return result;
+    Py_XDECREF(names);
+    Py_XDECREF(pairs);
+    if (!ok) return NULL;
+    Py_RETURN_NONE;
 }
 
 /* ---- module -------------------------------------------------------------------------------------- */
@@ -1392,27 +1138,31 @@ static PyMethodDef METHODS[] = {
     {"space_hashes", py_space_hashes, METH_VARARGS,
      "space_hashes(views, validity, data, first, count, stable) -> (hash uint64 bytes, NFC-unstable flag bytes)"},
     {"collapse_spaces", py_collapse_spaces, METH_VARARGS,
-     "collapse_spaces(views, validity, data, first, count, stable) -> (LargeStrings, NFC-unstable flag bytes, "
-     "space hash uint64 bytes)"},
-    {"render_chatml", py_render_chatml, METH_VARARGS,
-     "render_chatml(system, prompt, chosen, rejected, rows, default_system) -> (prompt, chosen, rejected) "
-     "LargeStrings; each column a (views, validity, data, first, count) tuple, rows int64 bytes"},
-    {"string_view", py_string_view, METH_O,
-     "string_view(series) -> (views Block, validity Block or None, [data Blocks], offset, length): a one-chunk "
-     "polars String series' buffers, through its Arrow C stream"},
+     "collapse_spaces(views, validity, data, first, count, stable) -> ((int64 offsets Block, data Block), "
+     "NFC-unstable flag bytes, space hash uint64 bytes)"},
+    {"configure", py_configure, METH_VARARGS,
+     "configure(spacing, aliases, whitespace): the rule tables (LaTeX spacing names, (alias, command) pairs, "
+     "every whitespace character); the loops refuse to run before it"},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_text", "Byte loops for curate's text rules.", -1,
-                                    METHODS, NULL, NULL, NULL, NULL};
-
-PyMODINIT_FUNC PyInit__text(void) {
+static int module_exec(PyObject *Py_UNUSED(module)) {
     init_tables();
-    for (int c = 0; c < 256; c++) SPACE[c] = (c == ' ' || (c >= 0x09 && c <= 0x0D));
-    FRAC_HASH = word_hash((const unsigned char *)"frac", 4, 4);
-    BINOM_HASH = word_hash((const unsigned char *)"binom", 5, 5);
-    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&ImportedArrayType) < 0 || PyType_Ready(&LargeStringsType) < 0 ||
-        PyType_Ready(&KeySetType) < 0)
-        return NULL;
-    return PyModule_Create(&MODULE);
+    if (PyType_Ready(&BlockType) < 0 || PyType_Ready(&KeySetType) < 0) return -1;
+    return 0;
 }
+
+/* The loops keep no state between calls but the tables, written by `configure` before any loop runs: they run
+   without the GIL, so a free-threaded Python need not turn it back on. */
+static PyModuleDef_Slot SLOTS[] = {
+    {Py_mod_exec, module_exec},
+#ifdef Py_mod_gil
+    {Py_mod_gil, Py_MOD_GIL_NOT_USED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_text", "Byte loops for curate's text rules.", 0,
+                                    METHODS, SLOTS, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__text(void) { return PyModuleDef_Init(&MODULE); }

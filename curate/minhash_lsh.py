@@ -13,9 +13,9 @@ kept pair never depends on hash luck. LSH finds a pair right at the threshold wi
 (more above it; a bucket of more than BUCKET_CAP prompts only links neighbours, see candidate_pairs).
 Clusters are the connected components of the confirmed pairs.
 
-Every hash here is a fixed algorithm (`curate/_text.c` for words and shingles, 32-bit multiply-shift for
-MinHash, 32-bit band keys, see `curate/_minhash.c`): the same prompts give the same clusters in any process
-and with any polars or numpy version.
+Every hash here is a fixed algorithm (words and shingles, 32-bit multiply-shift MinHash, 32-bit band keys;
+`curate/pure.py` states each, `curate/_text.c` and `curate/_minhash.c` run them when compiled): the same
+prompts give the same clusters in any process and with any polars or numpy version.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from curate import pure
 from curate.hashing import GOLDEN, mix
-from curate.native import held_windows, in_threads, windows
+from curate.native import accelerated, held_windows, in_threads, minhash_module, windows
 
 # 20 bands of 4 MinHash values: a pair at Jaccard 0.7 shares a whole band with probability
 # 1 - (1 - 0.7**4)**20 = 0.996 (0.9999 at 0.8); at 0.4, 0.40, and at 0.2, 0.03: those are dropped
@@ -134,8 +135,6 @@ def minhash(shingles: Shingles, count: int) -> np.ndarray:
     """Per prompt BANDS * ROWS MinHash values, the top 16 bits of each (b-bit MinHash: two different minima
     agree by chance once in 65,536, which the exact check absorbs; half the memory of 32 bits). Prompts are
     split in two halves, one per thread: each writes only its own prompts' rows."""
-    from curate import _minhash
-
     signatures = np.full((count, BANDS * ROWS), np.iinfo(np.uint16).max, np.uint16)
     multipliers, offsets = _permutations(BANDS * ROWS)
     middle = len(shingles.prompt) // 2
@@ -143,9 +142,11 @@ def minhash(shingles: Shingles, count: int) -> np.ndarray:
         middle = int(np.searchsorted(shingles.prompt, shingles.prompt[middle]))
 
     def run(part: slice) -> None:
-        _minhash.signatures(
-            shingles.prompt[part], shingles.shingle[part], multipliers, offsets, signatures, BANDS * ROWS
-        )
+        prompt, shingle = shingles.prompt[part], shingles.shingle[part]
+        if accelerated():
+            minhash_module().signatures(prompt, shingle, multipliers, offsets, signatures, BANDS * ROWS)
+        else:
+            pure.signatures(prompt, shingle, multipliers, offsets, signatures)
 
     in_threads(run, [slice(0, middle), slice(middle, None)])
     return signatures
@@ -164,35 +165,36 @@ def candidate_pairs(signatures: np.ndarray, shingles: Shingles, system: np.ndarr
     """Pairs a << 32 | b (a < b, sorted) of prompts with the same system turn sharing all MinHash values of at
     least one band.
     Buckets of more than BUCKET_CAP prompts only link neighbours (in prompt order). Half the bands per thread."""
-    from curate import _minhash
-
     grouped = shingles.prompt  # ascending: a prompt's shingles are together
     present = grouped[np.r_[True, grouped[1:] != grouped[:-1]]] if len(grouped) else grouped
     turn = mix(system[present].astype(np.uint64) + np.uint64(1))
     halves = [(0, BANDS // 2), (BANDS // 2, BANDS - BANDS // 2)]
-    found = in_threads(
-        lambda bands: _minhash.band_pairs(signatures, BANDS * ROWS, present, turn, *bands, ROWS, BUCKET_CAP), halves
-    )
-    codes = np.frombuffer(_minhash.merge(*found), np.uint64)
+
+    def run(bands: tuple[int, int]) -> np.ndarray:
+        if not accelerated():
+            return pure.band_pairs(signatures, present, turn, range(bands[0], sum(bands)), ROWS, BUCKET_CAP)
+        found = minhash_module().band_pairs(signatures, BANDS * ROWS, present, turn, *bands, ROWS, BUCKET_CAP)
+        return np.frombuffer(found, np.uint64)
+
+    codes = np.union1d(*in_threads(run, halves))  # each half sorted and distinct: so is their union
     a, b = (codes >> np.uint64(32)).astype(np.int64), (codes & np.uint64(0xFFFFFFFF)).astype(np.int64)
     return codes[system[a] == system[b]]  # two system turns may share a band key
 
 
 def _estimates(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """The share of MinHash values each pair agrees on: an estimate of its Jaccard similarity."""
-    from curate import _minhash
-
-    halves = np.array_split(pairs, 2)  # one per thread
-    parts = in_threads(lambda half: _minhash.agreement(signatures, signatures.shape[1], half), halves)
-    return np.concatenate([np.frombuffer(part, np.uint8) for part in parts]) / signatures.shape[1]
+    a, b = (pairs >> np.uint64(32)).astype(np.int64), (pairs & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    parts = [(signatures[a[k : k + 65536]] == signatures[b[k : k + 65536]]).sum(1) for k in range(0, len(a), 65536)]
+    return np.concatenate([np.zeros(0, np.int64), *parts]) / signatures.shape[1]
 
 
 def confirm(pairs: np.ndarray, shingles: Shingles, count: int, threshold: float) -> np.ndarray:
     """The pairs whose exact shingle-set Jaccard similarity is at least `threshold`."""
-    from curate import _minhash
-
     starts = np.searchsorted(shingles.prompt, np.arange(count + 1, dtype=np.int32)).astype(np.int64)
-    similar = np.frombuffer(_minhash.jaccard(starts, shingles.shingle, pairs, threshold), np.bool_)
+    if accelerated():
+        similar = np.frombuffer(minhash_module().jaccard(starts, shingles.shingle, pairs, threshold), np.bool_)
+    else:
+        similar = pure.jaccard(starts, shingles.shingle, pairs, threshold)
     return pairs[similar]
 
 

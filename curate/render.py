@@ -12,8 +12,8 @@ OUTPUT_COLUMNS = ["prompt", "chosen", "rejected", "score_chosen", "score_rejecte
 TEXT_COLUMNS = ["system", "prompt", "chosen", "rejected"]
 Renderer = Callable[[pl.Series], pl.DataFrame]
 
-# The `chatml` format, stated once (OpenHermes-2.5's ChatML). curate/_text.c `render_chatml` writes these same
-# bytes (tests hold it to `chatml_prompt` / `chatml_response`); check.CHATML_PROMPT parses them.
+# The `chatml` format, stated once (OpenHermes-2.5's ChatML): `chatml` renders from these templates (tests hold
+# it to `chatml_prompt` / `chatml_response`); check.CHATML_PROMPT parses them.
 SYSTEM_TURN = "<|im_start|>system\n{system}<|im_end|>\n"
 USER_TURN = "<|im_start|>user\n{prompt}<|im_end|>\n"
 ASSISTANT_HEADER = "<|im_start|>assistant\n"
@@ -72,21 +72,20 @@ def renderer(kept: pl.DataFrame, config: RenderConfig) -> Renderer:
 
 
 def chatml(kept: pl.DataFrame, system_prompt: str | None) -> Renderer:
-    """The `chatml` format (CHATML_FORMAT_DOC), written by C (`curate/_text.c` `render_chatml`) straight from
-    the kept rows' buffers, the rows split over the threads. A null prompt or response is an error (validate
-    drops those rows before)."""
-    import numpy as np
-
-    from curate import _text
-    from curate.native import in_threads, string_view, strings_series, threads
-
-    columns = [(*string_view(kept[name]), kept.height) for name in TEXT_COLUMNS]
-    default = (system_prompt or "").strip().encode()
+    """The `chatml` format (CHATML_FORMAT_DOC) as polars string expressions built from the templates. A null
+    prompt or response is an error (validate drops those rows before)."""
+    system_head, system_tail = SYSTEM_TURN.split("{system}")
+    user_head, user_tail = USER_TURN.split("{prompt}")
+    system = _system(system_prompt)
+    system_turn = pl.concat_str(pl.lit(system_head), system, pl.lit(system_tail)).fill_null("")
+    prompt = pl.concat_str(system_turn, pl.lit(user_head), _stripped("prompt"), pl.lit(user_tail + ASSISTANT_HEADER))
+    responses = [pl.concat_str(_stripped(name), pl.lit(RESPONSE_END)).alias(name) for name in ("chosen", "rejected")]
 
     def texts(rows: pl.Series) -> pl.DataFrame:
-        parts = np.array_split(rows.cast(pl.Int64).to_numpy(), threads())
-        made = in_threads(lambda part: _text.render_chatml(*columns, part.tobytes(), default), parts)
-        return pl.DataFrame([strings_series(name, [m[k] for m in made]) for k, name in enumerate(TEXT_COLUMNS[1:])])
+        rendered = kept.gather(rows).select(prompt.alias("prompt"), *responses)
+        if rendered.null_count().sum_horizontal().item():
+            raise ValueError("a prompt or response to render is null")
+        return rendered
 
     return texts
 

@@ -140,7 +140,8 @@ def test_documented_reason_order_is_the_rule_order():
 
     recipe = Recipe()
     applied = [r.reason for r in validate.rules(recipe.validate_, True) + preference.rules(recipe.preference, True)]
-    later = ["contaminated", "duplicate_pair", "duplicate_prompt", "near_duplicate_prompt", "too_long", "length_bias"]
+    later = ["contaminated", "duplicate_pair", "duplicate_prompt", "near_duplicate_prompt"]
+    later += ["chosen_incorrect", "rejected_correct", "same_final_answer", "too_long", "length_bias"]
     assert [*applied, *later] == list(REASONS)
     assert [step.name for step in steps(benchmarks=["any"])] == [
         "validate", "preference", "decontaminate", "dedup", "near_dedup", "length"

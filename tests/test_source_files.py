@@ -9,6 +9,8 @@ import os
 import polars as pl
 import pytest
 from conftest import distinct_pairs, pair, write_jsonl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from curate.cli import app
@@ -186,3 +188,46 @@ def test_invalid_hub_id_is_a_config_error(tmp_path, dataset):
     error = " ".join(result.stderr.split())
     assert f"dataset {dataset!r} is not a valid Hub dataset id" in error and "owner/name" in error
     assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.text(max_size=8),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.lists(st.none() | st.text(max_size=4) | st.integers(), max_size=3),
+    st.lists(st.fixed_dictionaries({"role": st.just("user"), "content": st.none() | st.text(max_size=4)}), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.dictionaries(st.sampled_from(["prompt", "chosen", "n\u00e9"]), VALUES), min_size=1, max_size=5))
+def test_polars_reads_json_as_the_careful_reader_does_or_leaves_it_to_it(tmp_path, rows):
+    """The fast JSONL reader (polars') answers only where it gives the careful reader's frame exactly."""
+    from curate.errors import InputError
+    from curate.sources import files
+
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join(json.dumps(row, ensure_ascii=False) for row in rows), encoding="utf-8")
+    fast = files._read_plain_jsonl(path)
+    if fast is None:
+        return
+    try:
+        careful = files._rows_to_frame(files._read_jsonl(path), str, path)
+    except InputError as error:
+        raise AssertionError(f"polars read what the careful reader refuses: {error}") from None
+    assert fast.frame.schema == careful.frame.schema and fast.frame.equals(careful.frame)
+    assert not careful.numbers
+
+
+def test_a_clean_file_takes_the_fast_reader_and_a_mixed_one_does_not(tmp_path):
+    from curate.sources import files
+
+    rows = [pair(f"Q{i}?", chosen_rating=8.5, rejected_rating=2.0) for i in range(5)]
+    clean, mixed = tmp_path / "clean.jsonl", tmp_path / "mixed.jsonl"
+    write_jsonl(clean, rows)
+    write_jsonl(mixed, [*rows, pair("Q?", chosen_rating="high")])  # a rating as text: the careful reader's case
+    fast = files._read_plain_jsonl(clean)
+    assert fast is not None and fast.frame.equals(files._rows_to_frame(files._read_jsonl(clean), str, clean).frame)
+    assert files._read_plain_jsonl(mixed) is None

@@ -1,7 +1,10 @@
-"""The C loops (curate/_text.c, curate/_minhash.c) against plain-Python statements of the same rules."""
+"""The loops of curate/native.py, on both paths (the C extensions and curate/pure.py), against plain-Python
+statements of the same rules."""
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from itertools import combinations
 
 import numpy as np
@@ -10,12 +13,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curate import _minhash, native
+from curate import native, pure
 from curate.normalize import _collapse_whitespace, _stable_bitmap, _unstable_characters, normalize_series
 from curate.words import match_words
 
 MASK = (1 << 64) - 1
 LENGTH_MIX, WINDOW_PRIME = 0xD6E8FEB86659FD93, 0x9E3779B97F4A7C15
+
+
+COMPILED = native._extensions() is not None
+PATHS = ["pure", pytest.param("accelerated", marks=pytest.mark.skipif(not COMPILED, reason="C loops not built"))]
+needs_c = pytest.mark.skipif(not COMPILED, reason="C loops not built")
+
+
+@contextmanager
+def on(path: str):
+    """Run native's loops on one path (a context, not a fixture: hypothesis reruns the test body)."""
+    before = os.environ.get("CURATE_PURE")
+    os.environ["CURATE_PURE"] = "1" if path == "pure" else "0"
+    try:
+        assert native.accelerated() == (path == "accelerated")
+        yield
+    finally:
+        os.environ.pop("CURATE_PURE") if before is None else os.environ.__setitem__("CURATE_PURE", before)
 
 
 def mix(x: int) -> int:
@@ -77,65 +97,78 @@ def test_match_words_rule():
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=150, deadline=None)
-@given(TEXTS, st.sampled_from([1, 3, 8]), st.sampled_from([1, 3]))
-def test_windows_are_the_python_rule(texts, size, min_words):
-    index, keys, _ = native.windows(pl.Series(texts, dtype=pl.String), size, min_words)
+@given(texts=TEXTS, size=st.sampled_from([1, 3, 8]), min_words=st.sampled_from([1, 3]))
+def test_windows_are_the_python_rule(path, texts, size, min_words):
+    with on(path):
+        index, keys, _ = native.windows(pl.Series(texts, dtype=pl.String), size, min_words)
     for i, text in enumerate(texts):
         mine = keys[index == i].tolist()
         assert len(mine) == len(set(mine))  # distinct within a text
         assert set(mine) == reference_windows(text, size, min_words)
 
 
-def test_held_keys_are_counted_not_returned():
+@pytest.mark.parametrize("path", PATHS)
+def test_held_keys_are_counted_not_returned(path):
     texts = pl.Series(["a b c d", "a b c", "x a b c", "nothing here"])
     common = window_key(["a", "b", "c"])
-    index, keys, counts = native.windows(texts, 3, 1, held=np.array([common, 7], np.uint64))
+    with on(path):
+        index, keys, counts = native.windows(texts, 3, 1, held=np.array([common, 7], np.uint64))
+        recorded = native.held_windows(texts, 3, 1, held=np.array([7, common, common], np.uint64), record_from=1)
     assert common not in keys.tolist() and counts.tolist() == [3, 0]
     assert set(index.tolist()) == {0, 2, 3}
+    assert recorded[2].tolist() == [0, 3, 0] and recorded[3].tolist() == [0, 1, 2] and recorded[4].tolist() == [1] * 3
 
 
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=100, deadline=None)
-@given(TEXTS, st.sampled_from([[3], [3, 8], [2, 5, 8]]))
-def test_find_reports_the_runs_among_the_keys(texts, lengths):
+@given(texts=TEXTS, lengths=st.sampled_from([[3], [3, 8], [2, 5, 8]]))
+def test_find_reports_the_runs_among_the_keys(path, texts, lengths):
     wanted = sorted(set().union(*(reference_windows(t, n, n) for t in texts[:2] for n in lengths)))
-    index, keys = native.find(pl.Series(texts, dtype=pl.String), np.array(wanted, np.uint64), lengths)
+    with on(path):
+        index, keys = native.find(pl.Series(texts, dtype=pl.String), np.array(wanted, np.uint64), lengths)
     for i, text in enumerate(texts):
         runs = set().union(*(reference_windows(text, n, n) for n in lengths))
         assert set(keys[index == i].tolist()) == runs & set(wanted)
 
 
+@pytest.mark.parametrize("path", PATHS)
 @settings(max_examples=150, deadline=None)
-@given(TEXTS)
-def test_collapse_and_hash_agree_with_polars_normalisation(texts):
+@given(texts=TEXTS)
+def test_collapse_and_hash_agree_with_polars_normalisation(path, texts):
     series = pl.Series(texts, dtype=pl.String)
-    collapsed, unstable, collapsed_hashes = native.collapse_spaces(series, _stable_bitmap())
+    with on(path):
+        collapsed, unstable, collapsed_hashes = native.collapse_spaces(series, _stable_bitmap())
+        normal = normalize_series(series)
+        hashes, _ = native.space_hashes(normal, _stable_bitmap())
     # the same characters as the polars path flags, but for U+3000: whitespace, never changed by NFC
     expected_unstable = series.str.replace_all("\u3000", " ").str.contains(_unstable_characters()).to_list()
     assert unstable.tolist() == expected_unstable
     stable = ~unstable
     assert collapsed.filter(stable).to_list() == _collapse_whitespace(series.filter(stable)).to_list()
-    normal = normalize_series(series)
-    hashes, _ = native.space_hashes(normal, _stable_bitmap())
     assert collapsed_hashes.tolist() == [bytes_hash(text.encode()) for text in collapsed.fill_null("")]
     for a, b in combinations(range(len(texts)), 2):
         if normal[a] == normal[b]:
             assert hashes[a] == hashes[b]
 
 
-def test_chunks_threads_slices_and_nulls_do_not_change_results(monkeypatch):
+@pytest.mark.parametrize("path", PATHS)
+def test_chunks_threads_slices_and_nulls_do_not_change_results(monkeypatch, path):
     texts = pl.Series([f"row {i} says the same {i % 3} thing" if i % 5 else None for i in range(50)])
-    whole = native.windows(texts, 3, 1)
-    monkeypatch.setattr(native, "CHUNK_ROWS", 7)
-    chunked = native.windows(texts, 3, 1)
+    with on(path):
+        whole = native.windows(texts, 3, 1)
+        monkeypatch.setattr(native, "CHUNK_ROWS", 7)
+        chunked = native.windows(texts, 3, 1)
+        sliced_index, sliced_keys, _ = native.windows(texts.slice(10, 20), 3, 1)
+        collapsed, *_ = native.collapse_spaces(texts, _stable_bitmap())
     assert all(np.array_equal(a, b) for a, b in zip(whole[:2], chunked[:2], strict=True))
-    sliced_index, sliced_keys, _ = native.windows(texts.slice(10, 20), 3, 1)
     assert np.array_equal(sliced_keys, whole[1][(whole[0] >= 10) & (whole[0] < 30)])
     assert np.array_equal(sliced_index + 10, whole[0][(whole[0] >= 10) & (whole[0] < 30)])
-    collapsed, *_ = native.collapse_spaces(texts, _stable_bitmap())
     assert collapsed.is_null().to_list() == texts.is_null().to_list()
 
 
+@needs_c
 def test_bad_buffers_are_refused():
     from curate import _text
 
@@ -146,14 +179,31 @@ def test_bad_buffers_are_refused():
         _text.windows(views, validity, data, offset, 5, 3, 1, b"", 0)  # more strings than views
 
 
-def test_minhash_signatures_are_the_arithmetic_stated():
+def minhash_loops(path: str):
+    """The MinHash loops of one path, with the pure path's signatures (out filled in place)."""
+    if path == "pure":
+        return pure.signatures, pure.band_pairs, pure.jaccard
+    from curate import _minhash
+
+    def band_pairs(sig, present, turn, bands, rows, cap):
+        found = _minhash.band_pairs(sig, sig.shape[1], present, turn, bands.start, len(bands), rows, cap)
+        return np.frombuffer(found, np.uint64)
+
+    def jaccard(starts, flat, codes, threshold):
+        return np.frombuffer(_minhash.jaccard(starts, flat, codes, threshold), np.bool_)
+
+    return (lambda *args: _minhash.signatures(*args, args[-1].shape[1])), band_pairs, jaccard
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_minhash_signatures_are_the_arithmetic_stated(path):
     rng = np.random.default_rng(0)
     prompt = np.sort(rng.integers(0, 20, 300)).astype(np.int32)
     shingle = rng.integers(0, 2**63, 300, dtype=np.uint64)
     a = rng.integers(0, 2**32, 16, dtype=np.uint64).astype(np.uint32) | np.uint32(1)
     b = rng.integers(0, 2**32, 16, dtype=np.uint64).astype(np.uint32)
     out = np.full((20, 16), 0xFFFF, np.uint16)
-    _minhash.signatures(prompt, shingle, a, b, out, 16)
+    minhash_loops(path)[0](prompt, shingle, a, b, out)
     x = (shingle ^ (shingle >> np.uint64(32))).astype(np.uint32)
     for p in range(20):
         mine = x[prompt == p]
@@ -163,12 +213,16 @@ def test_minhash_signatures_are_the_arithmetic_stated():
         assert out[p].tolist() == (expected if len(mine) else [0xFFFF] * 16)
 
 
-def test_band_pairs_agreement_and_jaccard_are_the_stated_rules():
+@pytest.mark.parametrize("path", PATHS)
+def test_band_pairs_agreement_and_jaccard_are_the_stated_rules(path):
+    from curate.minhash_lsh import _estimates
+
+    _, band_pairs, jaccard = minhash_loops(path)
     rng = np.random.default_rng(1)
     sig = rng.integers(0, 3, (40, 8)).astype(np.uint16)  # few values: many shared bands
     present = np.arange(0, 40, 2, dtype=np.int32)
     turn = np.zeros(len(present), np.uint64)
-    codes = np.frombuffer(_minhash.band_pairs(sig, 8, present, turn, 0, 4, 2, 3), np.uint64)
+    codes = band_pairs(sig, present, turn, range(0, 4), 2, 3)
     expected = set()
     for band in range(4):
         buckets: dict[tuple, list[int]] = {}
@@ -178,35 +232,29 @@ def test_band_pairs_agreement_and_jaccard_are_the_stated_rules():
             linked = combinations(members, 2) if len(members) <= 3 else zip(members, members[1:], strict=False)
             expected |= {(x << 32) | y for x, y in linked}
     assert codes.tolist() == sorted(expected)  # hash collisions on 32-bit keys cannot occur with 20 prompts
-    agree = np.frombuffer(_minhash.agreement(sig, 8, codes), np.uint8)
     pairs = [(int(c) >> 32, int(c) & 0xFFFFFFFF) for c in codes]
-    assert agree.tolist() == [int((sig[x] == sig[y]).sum()) for x, y in pairs]
+    assert (_estimates(sig, codes) * 8).tolist() == [int((sig[x] == sig[y]).sum()) for x, y in pairs]
     sets = [set(rng.integers(0, 12, rng.integers(0, 8)).tolist()) for _ in range(40)]
     starts = np.cumsum([0, *(len(s) for s in sets)]).astype(np.int64)
     flat = np.array([v for s in sets for v in s], np.uint64)
-    similar = np.frombuffer(_minhash.jaccard(starts, flat, codes, 0.5), np.bool_)
+    similar = jaccard(starts, flat, codes, 0.5)
     union = [len(sets[x] | sets[y]) for x, y in pairs]
     assert similar.tolist() == [
         u > 0 and len(sets[x] & sets[y]) / u >= 0.5 for (x, y), u in zip(pairs, union, strict=True)
     ]
 
 
-def test_arrow_buffers_in_and_strings_out_without_pyarrow():
+@needs_c
+def test_string_view_buffers_in_and_large_strings_out():
     from curate import _text
 
     texts = pl.Series(["short", None, "a long string, longer than twelve bytes"] * 4).slice(2, 7)
-    views, validity, data, offset, length = _text.string_view(texts.rechunk())
-    assert (offset, length) == (2, 7) and len(bytes(views)) == 16 * 9 and validity is not None
-    assert b"a long string" in bytes(data[0])
-    with pytest.raises(ValueError, match="one chunk"):
-        _text.string_view(pl.concat([texts, texts], rechunk=False))
-    with pytest.raises(ValueError, match="string_view"):
-        _text.string_view(pl.Series([1, 2]))
-    strings, _, _ = _text.collapse_spaces(views, validity, data, offset, length, _stable_bitmap())
+    views, validity, data, offset = native.string_view(texts)
+    assert offset == 2 and len(bytes(views)) >= 16 * 9 and validity is not None
+    assert any(b"a long string" in bytes(buffer) for buffer in data)
+    strings, _, _ = _text.collapse_spaces(views, validity, data, offset, 7, _stable_bitmap())
     long = "a long string, longer than twelve bytes"
-    assert pl.Series(strings).to_list() == [long, "short", "", long, "short", "", long]  # a null comes out ""
-    with pytest.raises(ValueError, match="exported already"):
-        strings.__arrow_c_array__()
+    assert native.strings_series("x", [strings]).to_list() == [long, "short", "", long, "short", "", long]
 
 
 # Unicode White_Space: what polars' `strip_chars()` (Rust's `char::is_whitespace`) strips. Python's
