@@ -111,10 +111,12 @@ def _require_usable_items(spec: BenchmarkSpec, column: str, rows: int, items: li
     )
 
 
-def load_rows(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> tuple[dict[str, list], dict[str, Any]]:
+def load_rows(
+    spec: BenchmarkSpec, way_out: tuple[str, str] | None = None, what: str = "benchmark"
+) -> tuple[dict[str, list], dict[str, Any]]:
     """Every column of the set, and where it came from (the file's sha256, or the Hub commit). `way_out` replaces
-    the decontamination hints of Hub errors: (online hint, HF_HUB_OFFLINE hint)."""
-    return _local_rows(spec) if spec.path else _hub_rows(spec, way_out)
+    the decontamination hints of Hub errors: (online hint, HF_HUB_OFFLINE hint); `what` names the set in errors."""
+    return _local_rows(spec, what) if spec.path else _hub_rows(spec, way_out, what)
 
 
 def name_of(spec: BenchmarkSpec) -> str:
@@ -136,23 +138,25 @@ def _detect_column(columns: list[str], spec: BenchmarkSpec) -> str:
     return found
 
 
-def _local_rows(spec: BenchmarkSpec) -> tuple[dict[str, list], dict[str, Any]]:
+def _local_rows(spec: BenchmarkSpec, what: str = "benchmark") -> tuple[dict[str, list], dict[str, Any]]:
     from curate.sources.files import read_file
 
     path = Path(spec.path)
     if not path.is_file():
-        raise InputError(f"benchmark file not found: {path}", hint="Pass an existing JSONL, JSON or parquet file.")
+        raise InputError(f"{what} file not found: {path}", hint="Pass an existing JSONL, JSON or parquet file.")
     frame = read_file(path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     return frame.to_dict(as_series=False), {"name": _name(spec), "path": path.as_posix(), "sha256": digest}
 
 
-def _hub_rows(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> tuple[dict[str, list], dict[str, Any]]:
+def _hub_rows(
+    spec: BenchmarkSpec, way_out: tuple[str, str] | None = None, what: str = "benchmark"
+) -> tuple[dict[str, list], dict[str, Any]]:
     """The split through `datasets` (cached under HF_HOME), pinned to the commit the Hub resolves first."""
     from huggingface_hub import constants
 
-    sha = None if constants.HF_HUB_OFFLINE else _resolve_sha(spec, way_out)
-    with _benchmark_errors(spec, way_out):
+    sha = None if constants.HF_HUB_OFFLINE else _resolve_sha(spec, way_out, what)
+    with _benchmark_errors(spec, way_out, what):
         import datasets
 
         loaded = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=sha or spec.revision)
@@ -160,20 +164,21 @@ def _hub_rows(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> tu
     return loaded.to_dict(), {**source, "revision": spec.revision, "sha": sha}
 
 
-def _resolve_sha(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None) -> str:
+def _resolve_sha(spec: BenchmarkSpec, way_out: tuple[str, str] | None = None, what: str = "benchmark") -> str:
     """Ask the Hub first, with a short timeout: `load_dataset` retries for ~20 s before it gives up."""
     from huggingface_hub import HfApi
 
     from curate.hub_errors import PROBE_TIMEOUT
 
-    with _benchmark_errors(spec, way_out):
+    with _benchmark_errors(spec, way_out, what):
         return HfApi().dataset_info(spec.dataset, revision=spec.revision, timeout=PROBE_TIMEOUT).sha
 
 
 class _benchmark_errors:
-    def __init__(self, spec: BenchmarkSpec, way_out: tuple[str, str] | None = None):
+    def __init__(self, spec: BenchmarkSpec, way_out: tuple[str, str] | None = None, what: str = "benchmark"):
         self.spec = spec
         self.way_out = way_out or (WAY_OUT, OFFLINE_WAY_OUT)
+        self.what = what
 
     def __enter__(self) -> None:
         return None
@@ -183,7 +188,7 @@ class _benchmark_errors:
             return False
         from huggingface_hub import errors
 
-        where = f"benchmark {_name(self.spec)} ({self.spec.dataset}, split {self.spec.split})"
+        where = f"{self.what} {_name(self.spec)} ({self.spec.dataset}, split {self.spec.split})"
         if isinstance(error, errors.RepositoryNotFoundError | errors.RevisionNotFoundError):
             raise HubError(f"{where} not found on the Hub", hint=_way_out(self.way_out)) from None
         if _unreachable(error):

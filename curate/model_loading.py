@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from curate.errors import DependencyError, HubError, InputError, first_line
+from curate.output import sha256_file
 
 PACKAGE_PREFIX = "package:"
 GGUF_SUFFIX = ".gguf"
@@ -141,22 +142,14 @@ def fingerprint(source: ModelSource) -> dict[str, Any]:
     """What identifies the weights, for results: the GGUF file's or the weight files' sha256, or the Hub commit."""
     record: dict[str, Any] = {"spec": source.spec, "kind": source.kind, "location": source.location}
     if source.gguf_path is not None:
-        return record | {"gguf_file": source.gguf_file, "sha256": _sha256(source.gguf_path)}
+        return record | {"gguf_file": source.gguf_file, "sha256": sha256_file(source.gguf_path)}
     if source.kind == "hub":
         return record | {"sha": _hub_sha(source.location)}
     files = sorted(p for pattern in WEIGHT_PATTERNS for p in Path(source.location).glob(pattern))
     digest = hashlib.sha256()
     for path in files:
-        digest.update(f"{path.name}\0{_sha256(path)}\n".encode())
+        digest.update(f"{path.name}\0{sha256_file(path)}\n".encode())
     return record | {"weight_files": [p.name for p in files], "sha256": digest.hexdigest()}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _hub_sha(repo_id: str) -> str | None:

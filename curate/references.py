@@ -15,7 +15,7 @@ from typing import Any, Literal
 import polars as pl
 
 from curate.config import AnswersConfig, Recipe, ReferenceSet
-from curate.errors import HubError, InputError, first_line
+from curate.errors import InputError
 
 # `--reference gsm8k`: GSM8K's test split, whose answers end in `#### 42`.
 BUILTIN = {"gsm8k": {"dataset": "openai/gsm8k", "config": "main", "split": "test"}}
@@ -71,7 +71,7 @@ def _require_math_verify() -> None:
 def load_reference_set(spec: ReferenceSet) -> AnswerReferences:
     from curate.normalize import normalize_series
 
-    rows, source = _local_rows(spec) if spec.path else _hub_rows(spec)
+    rows, source = _rows(spec)
     question = _column(spec.question, SET_QUESTION_COLUMNS, rows, "question")
     answer = _column(spec.answer, SET_ANSWER_COLUMNS, rows, "answer")
     table = pl.DataFrame({"question": rows[question], "reference": rows[answer]}, strict=False)
@@ -85,6 +85,25 @@ def load_reference_set(spec: ReferenceSet) -> AnswerReferences:
     return AnswerReferences("set", by_question, {**record, "items_sha256": digest})
 
 
+# Hub errors name the way out of a build with reference answers: (online hint, HF_HUB_OFFLINE hint).
+REFERENCE_WAY_OUT = (
+    "Pass a local copy (answers.reference: {path: FILE}), set HF_HUB_OFFLINE=1 if it is in your Hub cache, or build "
+    "without a reference.",
+    "HF_HUB_OFFLINE is set and this reference set is not in the Hub cache: load it once online, pass a local copy "
+    "(answers.reference: {path: FILE}), or build without a reference.",
+)
+
+
+def _rows(spec: ReferenceSet) -> tuple[dict[str, list], dict[str, Any]]:
+    """The set's columns, read as the evaluation sets are (curate/eval_sets.py), and where they came from."""
+    from curate.eval_sets import BenchmarkSpec, load_rows
+
+    where = spec.model_dump(include={"dataset", "config", "revision", "path", "split"})
+    rows, source = load_rows(BenchmarkSpec(**where), REFERENCE_WAY_OUT, what="reference set")
+    source.pop("name")  # the report records a reference set by where it came from
+    return rows, source
+
+
 def _column(named: str | None, candidates: tuple[str, ...], rows: dict[str, list], role: str) -> str:
     found = named or next((name for name in candidates if name in rows), None)
     if found is None or found not in rows:
@@ -93,37 +112,3 @@ def _column(named: str | None, candidates: tuple[str, ...], rows: dict[str, list
             hint=f"Name it under answers.reference in the recipe (`{role}:`).",
         )
     return found
-
-
-def _local_rows(spec: ReferenceSet) -> tuple[dict[str, list], dict[str, Any]]:
-    from curate.sources.files import read_file
-
-    path = Path(spec.path or "")
-    if not path.is_file():
-        raise InputError(f"reference set not found: {path}", hint="Pass an existing JSONL, JSON or parquet file.")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    return read_file(path).to_dict(as_series=False), {"path": path.as_posix(), "sha256": digest}
-
-
-def _hub_rows(spec: ReferenceSet) -> tuple[dict[str, list], dict[str, Any]]:
-    """The split through `datasets` (cached under HF_HOME), at the commit the Hub resolves first."""
-    from huggingface_hub import HfApi, constants
-
-    from curate.hub_errors import PROBE_TIMEOUT
-
-    where = f"reference set {spec.dataset} (split {spec.split})"
-    try:
-        sha = None
-        if not constants.HF_HUB_OFFLINE:
-            sha = HfApi().dataset_info(spec.dataset, revision=spec.revision, timeout=PROBE_TIMEOUT).sha
-        import datasets
-
-        loaded = datasets.load_dataset(spec.dataset, spec.config, split=spec.split, revision=sha or spec.revision)
-    except Exception as error:  # noqa: BLE001 - every way the Hub fails is one HubError with the way out
-        raise HubError(
-            f"cannot load {where}: {first_line(error)}",
-            hint="Pass a local copy (answers.reference: {path: FILE}), set HF_HUB_OFFLINE=1 if it is in your Hub "
-            "cache, or build without a reference.",
-        ) from None
-    source = {"dataset": spec.dataset, "config": spec.config, "split": spec.split, "revision": spec.revision}
-    return loaded.to_dict(), {**source, "sha": sha}
